@@ -97,6 +97,9 @@ static struct mf_opt opts[] = {
     {"burst-auth", "METRIFLOW_BURST_AUTH", MF_OPT_INT, "10", "N",
      "capacity of each client address's bucket on /auth/*", 0, 1, 1e9, NULL,
      NULL, NULL, 0},
+    {"redis-prefix", "METRIFLOW_REDIS_PREFIX", MF_OPT_STR, "mf:", "TEXT",
+     "prefix of every Redis key (cache and rate limits)", 0, 0, 0, NULL, NULL,
+     NULL, 0},
     {"no-cache", "METRIFLOW_API_NO_CACHE", MF_OPT_FLAG, "0", NULL,
      "do not cache /reports/range answers in Redis", 0, 0, 0, NULL, NULL, NULL,
      0},
@@ -171,9 +174,11 @@ rate_limit(struct mf_http_req *req, enum limit_mode mode,
     const struct api_bucket *b = &api_g.auth_bucket;
     if (mode == LIMIT_USER) {
         b = &api_g.user_bucket;
-        snprintf(key, sizeof(key), "mf:rl:u:%s", who->claims.sub);
+        snprintf(key, sizeof(key), "%srl:u:%s", api_g.redis_prefix,
+                 who->claims.sub);
     } else {
-        snprintf(key, sizeof(key), "mf:rl:a:%s", mf_http_req_client(req));
+        snprintf(key, sizeof(key), "%srl:a:%s", api_g.redis_prefix,
+                 mf_http_req_client(req));
     }
     long long remaining, reset, retry;
     int ok = api_rate_take(key, b, &remaining, &reset, &retry);
@@ -255,6 +260,11 @@ static int
 setup(const struct mf_cli *cli)
 {
     api_g.pg_url = mf_opt_str(cli, "pg-url");
+    api_g.redis_prefix = mf_opt_str(cli, "redis-prefix");
+    if (strlen(api_g.redis_prefix) > 32) {
+        mf_error("the Redis key prefix is longer than 32 bytes", NULL);
+        return -1;
+    }
     api_g.registration_open =
         strcmp(mf_opt_str(cli, "registration"), "open") == 0;
     api_g.cache_enabled = !mf_opt_flag(cli, "no-cache");

@@ -430,8 +430,8 @@ api_range(struct mf_http_req *req, const struct api_caller *who,
 
     /* The key names the page's data version: once an aggregate of the
      * page changes, the version moves and the old entry is never read. */
-    snprintf(key, sizeof(key), "mf:range:v1:%s:%s:%lld:%lld", id, version,
-             (long long)a, (long long)b);
+    snprintf(key, sizeof(key), "%srange:v1:%s:%s:%lld:%lld", api_g.redis_prefix,
+             id, version, (long long)a, (long long)b);
     if (api_g.cache_enabled && api_g.redis != NULL) {
         char *body = NULL;
         size_t len = 0;
@@ -457,8 +457,8 @@ api_range(struct mf_http_req *req, const struct api_caller *who,
         return;
     }
     if (api_g.cache_enabled && api_g.redis != NULL) {
-        snprintf(key, sizeof(key), "mf:range:v1:%s:%s:%lld:%lld", id, version,
-                 (long long)a, (long long)b);
+        snprintf(key, sizeof(key), "%srange:v1:%s:%s:%lld:%lld",
+                 api_g.redis_prefix, id, version, (long long)a, (long long)b);
         api_redis_state(mf_redis_set(api_g.redis, key, body, strlen(body),
                                      api_g.cache_ttl_s) == MF_REDIS_OK);
     }
