@@ -226,7 +226,7 @@ api_pipeline(struct mf_http_req *req, const struct api_caller *who,
     int rc = api_db("SELECT stage, pending::int8, oldest_pending_s::float8,"
                     " to_char(last_run_at AT TIME ZONE 'UTC',"
                     " 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-                    " FROM mf_pipeline_status() ORDER BY 1",
+                    " FROM mf_pipeline_status()",
                     0, NULL, &r, state);
     if (rc != MF_PG_OK) {
         mf_http_resp_problem(resp, 503, "Pipeline status unavailable",
