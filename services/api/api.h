@@ -50,7 +50,7 @@ struct api_bucket {
 struct api {
     const char *pg_url;
     const char *redis_prefix; /* before every key: "mf:" */
-    struct mf_redis *redis; /* NULL when no Redis is configured */
+    struct mf_redis *redis;   /* NULL when no Redis is configured */
     struct mf_jwt_key *jwt;
     int registration_open;
     int cache_enabled;
