@@ -85,4 +85,31 @@ void mf_static_lookup(const struct mf_static *st, const char *url_path,
  * Exposed for tests. */
 int mf_static_path_ok(const char *url_path);
 
+/* --- metriflow-api's glue (static_http.c) ------------------------------ */
+
+struct mf_http_route;
+struct mf_http_req;
+struct mf_http_resp;
+
+/*
+ * Opens the web root named by the option value (NULL: the default root).
+ * A missing default root is not an error: *out is NULL and the API serves
+ * no dashboard (logged as a warning); a configured root that cannot be
+ * opened is (logged). Returns 0 or -1.
+ */
+int mf_static_start(const char *configured, struct mf_static **out);
+
+/*
+ * The router's table: the n routes of base followed by a GET route with
+ * the given id for every URL of st (st may be NULL: base alone). Returns 0
+ * and *out (free()) with *nout, or -1 when out of memory.
+ */
+int mf_static_routes(const struct mf_static *st,
+                     const struct mf_http_route *base, size_t n, int id,
+                     struct mf_http_route **out, size_t *nout);
+
+/* Answers a routed GET from st's files, with the file's headers. */
+void mf_static_respond(const struct mf_static *st, struct mf_http_req *req,
+                       struct mf_http_resp *resp);
+
 #endif

@@ -122,11 +122,9 @@ export class Api {
 
   async login(email, password) {
     const res = await this.post("/auth/login", { email, password });
-    if (!res.ok) {
-      if (res.status === 401 || res.status === 400)
-        throw new ApiError(res.status, "", "The email or the password is not right", undefined);
-      throw await problem(res);
-    }
+    if (res.status === 401 || res.status === 400)
+      throw new Error("The email or the password is not right.");
+    if (!res.ok) throw await problem(res);
     this.store(await res.json(), email);
   }
 

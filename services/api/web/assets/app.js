@@ -22,7 +22,14 @@ const api = new Api((err) => {
 });
 let signedOutMessage = "";
 let generation = 0; // bumps on every navigation; stale answers are dropped
+const SITES_STORE = "metriflow.sites";
 let knownSites = ["default"];
+try {
+  const saved = JSON.parse(sessionStorage.getItem(SITES_STORE) || "[]");
+  if (Array.isArray(saved)) knownSites = [...new Set(["default", ...saved.filter((x) => typeof x === "string")])].sort();
+} catch {
+  // Keep the default.
+}
 
 // ---- the URL fragment ---------------------------------------------------
 
@@ -142,6 +149,15 @@ function rangeText(state) {
   return `${name}${formatDate(state.from)} – ${formatDate(state.to)} (UTC)`;
 }
 
+function rememberSite(site) {
+  if (!knownSites.includes(site)) knownSites = [...knownSites, site].sort();
+  try {
+    sessionStorage.setItem(SITES_STORE, JSON.stringify(knownSites.slice(0, 50)));
+  } catch {
+    // Private mode: the list lasts as long as the page.
+  }
+}
+
 function syncControls(state) {
   for (const b of document.querySelectorAll("[data-preset]")) {
     b.setAttribute("aria-pressed", String(b.dataset.preset === state.preset));
@@ -150,33 +166,31 @@ function syncControls(state) {
   $("to").value = state.to;
   $("to").max = today();
   $("range-label").textContent = rangeText(state);
-  const select = $("site");
-  if (!knownSites.includes(state.site)) knownSites = [...knownSites, state.site].sort();
-  clear(select);
-  for (const s of knownSites) select.append(el("option", { value: s }, s));
-  select.value = state.site;
+  rememberSite(state.site);
+  const list = $("site-list");
+  clear(list);
+  for (const s of knownSites) list.append(el("option", { value: s }));
+  if (document.activeElement !== $("site")) $("site").value = state.site;
 }
 
-async function loadSites(gen) {
+// The API lists the pages of one site (it has no list of sites), so the
+// picker offers the sites this tab has seen and accepts any other name.
+async function checkSite(state, gen) {
   try {
-    const body = await api.get("/pages", { limit: 1000 });
+    const body = await api.get("/pages", { site: state.site, limit: 1 });
     if (gen !== generation) return;
-    const sites = new Set(knownSites);
-    for (const row of body.rows || body.pages || []) if (row.site) sites.add(row.site);
-    const list = [...sites].sort();
-    if (list.join("\n") !== knownSites.join("\n")) {
-      knownSites = list;
-      syncControls(readState());
+    if (!(body.rows || []).length) {
+      $("dash-error").textContent = `No page has been recorded for the site “${state.site}”.`;
     }
   } catch {
-    // The picker keeps the sites it knows; the overview shows its own errors.
+    // The overview shows its own errors.
   }
 }
 
 function loadSite(state, gen) {
   syncControls(state);
   $("dash-error").textContent = "";
-  loadSites(gen);
+  checkSite(state, gen);
   loadTiles(state, gen, $("tiles"), "/reports/summary", { site: state.site });
   loadSeries(state, gen);
   loadTopPages(state, gen);
@@ -286,7 +300,9 @@ const PAGE_COLUMNS = [
   { key: "performance_score", label: "Score", fmt: formatScore },
   { key: "lcp_ms", label: "LCP", fmt: formatMs },
 ];
+const TOP_LIMIT = 50;
 let pageRows = [];
+let pagesToken = 0;
 let pageSort = { key: "views", dir: -1 };
 
 function pathOf(row) {
@@ -304,6 +320,7 @@ function compare(a, b, key) {
 
 function renderPagesHead() {
   const head = $("pages-head");
+  const focused = head.contains(document.activeElement) ? document.activeElement.dataset.sort : null;
   clear(head);
   for (const col of PAGE_COLUMNS) {
     const active = pageSort.key === col.key;
@@ -311,6 +328,7 @@ function renderPagesHead() {
     const arrow = active ? (pageSort.dir > 0 ? " ▲" : " ▼") : "";
     const button = el("button", { type: "button", class: "sort", "data-sort": col.key }, col.label, arrow);
     head.append(el("th", { scope: "col", "aria-sort": sort, class: col.fmt ? "num" : null }, button));
+    if (focused === col.key) button.focus();
   }
 }
 
@@ -335,44 +353,56 @@ function renderPages(state) {
 }
 
 async function loadTopPages(state, gen) {
+  pagesToken += 1;
+  const mine = pagesToken;
+  const stale = () => gen !== generation || mine !== pagesToken;
   const st = $("pages-state");
   setState(st, "Loading…");
   $("pages-table").classList.add("loading");
   try {
+    // The API ranks by any measure; the page column sorts here.
     const body = await api.get("/reports/pages", {
       site: state.site,
       from: state.from,
       to: state.to,
-      sort: "views",
-      limit: 100,
+      sort: pageSort.key === "page" ? "views" : pageSort.key,
+      limit: TOP_LIMIT,
     });
-    if (gen !== generation) return;
+    if (stale()) return;
     pageRows = body.rows || [];
     setState(st, pageRows.length ? "" : "No pages had traffic in this range.");
     renderPages(state);
   } catch (err) {
-    if (gen !== generation) return;
+    if (stale()) return;
     pageRows = [];
     renderPages(state);
     setState(st, `The top pages could not be loaded: ${describeError(err)}`);
   } finally {
-    $("pages-table").classList.remove("loading");
+    if (!stale()) $("pages-table").classList.remove("loading");
   }
 }
 
+// A measure heading asks the API for the top pages by that measure
+// (largest first); a second press shows the same pages smallest first.
 function onSortClick(event) {
   const button = event.target.closest("button[data-sort]");
   if (!button) return;
   const key = button.dataset.sort;
-  pageSort = pageSort.key === key ? { key, dir: -pageSort.dir } : { key, dir: key === "page" ? 1 : -1 };
-  renderPages(readState());
-  $("pages-head").querySelector(`button[data-sort="${key}"]`).focus();
+  const state = readState();
+  if (pageSort.key === key) {
+    pageSort = { key, dir: -pageSort.dir };
+    renderPages(state);
+  } else {
+    pageSort = { key, dir: key === "page" ? 1 : -1 };
+    if (key === "page") renderPages(state);
+    else loadTopPages(state, generation);
+  }
 }
 
 // ---- the pipeline (admins) --------------------------------------------------
 
 function humanKey(key) {
-  const s = key.replace(/_s$/, " (s)").replace(/_ms$/, " (ms)").replace(/_/g, " ");
+  const s = key.replace(/_s$/, "").replace(/_ms$/, " (ms)").replace(/_/g, " ");
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
@@ -552,7 +582,13 @@ function start() {
   for (const b of document.querySelectorAll("[data-preset]")) {
     b.addEventListener("click", () => go({ preset: b.dataset.preset, page: null }));
   }
-  $("site").addEventListener("change", () => go({ site: $("site").value, page: null }));
+  const pickSite = (event) => {
+    if (event) event.preventDefault();
+    const site = $("site").value.trim().toLowerCase();
+    if (site && site !== readState().site) go({ site, page: null });
+  };
+  $("site").addEventListener("change", () => pickSite());
+  $("site-form").addEventListener("submit", pickSite);
   $("pages-head").addEventListener("click", onSortClick);
   $("pv-day-form").addEventListener("submit", (event) => {
     event.preventDefault();
