@@ -236,6 +236,11 @@ check_eq "the browser run ended cleanly (see $T_OUT/browser.log)" 0 "$rc"
 n=$(ls "$shots"/*.png 2>/dev/null | wc -l)
 check "screenshots saved in $shots ($n)" test "$n" -ge 8
 
+curl -s "$base/metrics" >"$T_OUT/metrics.txt"
+check "/metrics counts the dashboard's files under route=\"dashboard\"" \
+    grep -qE '^metriflow_api_requests_total\{route="dashboard",status="200"\} [1-9]' \
+    "$T_OUT/metrics.txt"
+
 kill "$api_pid" && wait "$api_pid"
 check_eq "metriflow-api stops cleanly on SIGTERM" 0 "$?"
 api_pid=""

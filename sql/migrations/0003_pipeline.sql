@@ -1,0 +1,108 @@
+-- 0003_pipeline: the work queues of the stages above staging and their
+-- bookkeeping. See docs/ARCHITECTURE.md, "The pipeline", for the protocol.
+--
+-- A pending row says "the stored aggregate of this key may be out of date".
+-- Writers of a level mark the keys of the next stage with
+--   INSERT ... ON CONFLICT (key) DO UPDATE ... WHERE false
+-- in key order (the conflict arm only locks the existing row, which is what
+-- the protocol needs); a stage claims keys by deleting them with FOR UPDATE
+-- SKIP LOCKED and recomputes them in a later statement of the same
+-- transaction. created_at is the first time the key became pending and is
+-- kept while it stays pending, so the oldest pending age is honest and
+-- claims are first in, first out.
+--
+-- Granularity: the page, interval and daily stages all work per
+-- (page, day): a claimed page-day recomputes its 24 hours, its 6 intervals
+-- or its day. This keeps the queues 24 times smaller than per-hour keys
+-- during bulk loads, at the price of recomputing a few neighbouring rows
+-- when one late record arrives.
+
+CREATE TABLE pending_page (
+    page_id     bigint NOT NULL,
+    day         date NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (page_id, day)
+);
+CREATE INDEX pending_page_fifo ON pending_page (created_at, page_id, day);
+
+CREATE TABLE pending_interval (
+    page_id     bigint NOT NULL,
+    day         date NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (page_id, day)
+);
+CREATE INDEX pending_interval_fifo
+    ON pending_interval (created_at, page_id, day);
+
+CREATE TABLE pending_daily (
+    page_id     bigint NOT NULL,
+    day         date NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (page_id, day)
+);
+CREATE INDEX pending_daily_fifo ON pending_daily (created_at, page_id, day);
+
+-- month is the first day of the month.
+CREATE TABLE pending_monthly (
+    page_id     bigint NOT NULL,
+    month       date NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (page_id, month)
+);
+CREATE INDEX pending_monthly_fifo
+    ON pending_monthly (created_at, page_id, month);
+
+CREATE TABLE pending_yearly (
+    page_id     bigint NOT NULL,
+    year        integer NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (page_id, year)
+);
+CREATE INDEX pending_yearly_fifo ON pending_yearly (created_at, page_id, year);
+
+-- The staging stages claim from pending_batch (0001_core) in batch order.
+CREATE INDEX pending_batch_fifo ON pending_batch (stage, batch_id);
+
+-- Queues churn: every row is inserted once and deleted once. Vacuum them
+-- often so that claims do not walk over dead index entries.
+ALTER TABLE pending_batch SET (autovacuum_vacuum_scale_factor = 0.0,
+    autovacuum_vacuum_threshold = 5000, autovacuum_vacuum_cost_delay = 0);
+ALTER TABLE pending_page SET (autovacuum_vacuum_scale_factor = 0.0,
+    autovacuum_vacuum_threshold = 5000, autovacuum_vacuum_cost_delay = 0);
+ALTER TABLE pending_interval SET (autovacuum_vacuum_scale_factor = 0.0,
+    autovacuum_vacuum_threshold = 5000, autovacuum_vacuum_cost_delay = 0);
+ALTER TABLE pending_daily SET (autovacuum_vacuum_scale_factor = 0.0,
+    autovacuum_vacuum_threshold = 5000, autovacuum_vacuum_cost_delay = 0);
+ALTER TABLE pending_monthly SET (autovacuum_vacuum_scale_factor = 0.0,
+    autovacuum_vacuum_threshold = 5000, autovacuum_vacuum_cost_delay = 0);
+ALTER TABLE pending_yearly SET (autovacuum_vacuum_scale_factor = 0.0,
+    autovacuum_vacuum_threshold = 5000, autovacuum_vacuum_cost_delay = 0);
+
+-- One row per stage: when it last ran and how much it has done. Updated as
+-- the last step of every mf_stage_run call, so the row lock is held only
+-- until the caller commits.
+CREATE TABLE stage_state (
+    stage           text PRIMARY KEY CHECK (stage IN ('stage-ga', 'stage-psi',
+                        'page', 'interval', 'daily', 'monthly', 'yearly')),
+    ord             smallint NOT NULL UNIQUE,   -- position in the chain
+    last_run_at     timestamptz,                -- any call, even idle
+    last_work_at    timestamptz,                -- last call that did work
+    last_units      integer NOT NULL DEFAULT 0,
+    runs            bigint NOT NULL DEFAULT 0,  -- calls that did work
+    units           bigint NOT NULL DEFAULT 0,  -- units processed in total
+    busy_ms         double precision NOT NULL DEFAULT 0 -- time in those calls
+) WITH (fillfactor = 50);
+INSERT INTO stage_state (stage, ord) VALUES
+    ('stage-ga', 1), ('stage-psi', 2), ('page', 3), ('interval', 4),
+    ('daily', 5), ('monthly', 6), ('yearly', 7);
+
+-- page.data_version takes a fresh value of this sequence whenever the
+-- page's day, month or year aggregates change.
+CREATE SEQUENCE page_data_version_seq;
+
+-- Pages are read on every staging run and updated (data_version) by the
+-- day, month and year stages: leave room for HOT updates.
+ALTER TABLE page SET (fillfactor = 70);
+-- Corrections update staged rows in place; late data updates aggregates.
+ALTER TABLE staged_ga SET (fillfactor = 90);
+ALTER TABLE staged_psi SET (fillfactor = 90);

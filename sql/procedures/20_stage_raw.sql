@@ -1,0 +1,88 @@
+-- mf__stage_raw(kind, max_batches): the staging stages 'stage-ga' and
+-- 'stage-psi'.
+--
+-- Claims up to max_batches committed raw batches of the kind from
+-- pending_batch (lowest batch id first, skipping batches another worker
+-- holds), creates the pages they name, and upserts their records into the
+-- staged level under the identity rule: for each (page, ts) the record with
+-- the largest (batch_id, ord) wins, whatever order batches are staged in
+-- and however often one batch repeats an identity (DISTINCT ON first, then
+-- the upsert replaces a stored row only for a larger (batch_id, ord)).
+-- Every (page, day) whose staged rows changed is marked in pending_page.
+--
+-- Sites and paths in raw are already normalised by the ingest's record
+-- parser (records.md), so a page is looked up by plain equality.
+--
+-- Returns the number of batches staged (0: nothing pending). Runs in the
+-- caller's transaction, which must be READ COMMITTED (mf_stage_run checks).
+CREATE OR REPLACE FUNCTION mf__stage_raw(p_kind text, p_max integer)
+RETURNS integer LANGUAGE plpgsql AS $fn$
+DECLARE
+    v_stage  text := 'stage-' || p_kind;
+    v_raw    text := 'raw_' || p_kind;
+    v_staged text := 'staged_' || p_kind;
+    v_cols   text[] := CASE p_kind
+        WHEN 'ga' THEN
+            ARRAY['users', 'sessions', 'views', 'bounces', 'duration_s']
+        ELSE mf__psi_metrics() END;
+    v_list   text;
+    v_excl   text;
+    v_ids    bigint[];
+BEGIN
+    -- Step 1: the claim. A batch is marked once, by the ingest transaction
+    -- that wrote it, so a claimed batch is ours alone.
+    WITH c AS (
+        DELETE FROM pending_batch
+        WHERE stage = v_stage AND batch_id IN (
+            SELECT batch_id FROM pending_batch WHERE stage = v_stage
+            ORDER BY batch_id LIMIT p_max FOR UPDATE SKIP LOCKED)
+        RETURNING batch_id)
+    SELECT array_agg(batch_id ORDER BY batch_id) INTO v_ids FROM c;
+    IF v_ids IS NULL THEN
+        RETURN 0;
+    END IF;
+
+    -- Step 2: pages not seen before, in (site, path) order so that two
+    -- stagers creating the same pages lock them in the same order. Pages
+    -- that exist are filtered out before the insert, so a stager never
+    -- waits on a page row that a day/month/year run is updating.
+    EXECUTE format($q$
+        INSERT INTO page (site, path)
+        SELECT DISTINCT r.site, r.path FROM %I r
+        WHERE r.batch_id = ANY ($1)
+          AND NOT EXISTS (SELECT 1 FROM page p
+                          WHERE p.site = r.site AND p.path = r.path)
+        ORDER BY 1, 2
+        ON CONFLICT (site, path) DO NOTHING$q$, v_raw)
+        USING v_ids;
+
+    -- Step 3: the identity rule, then the pages and days that changed.
+    SELECT string_agg(quote_ident(c), ', '),
+           string_agg('EXCLUDED.' || quote_ident(c), ', ')
+        INTO v_list, v_excl FROM unnest(v_cols) AS c;
+    EXECUTE format($q$
+        WITH src AS (
+            SELECT DISTINCT ON (p.page_id, r.ts)
+                   p.page_id, r.ts, r.batch_id, r.ord, %1$s
+            FROM %2$I r JOIN page p ON p.site = r.site AND p.path = r.path
+            WHERE r.batch_id = ANY ($1)
+            ORDER BY p.page_id, r.ts, r.batch_id DESC, r.ord DESC),
+        up AS (
+            INSERT INTO %3$I AS s (page_id, ts, batch_id, ord, %1$s)
+            SELECT * FROM src
+            ON CONFLICT (page_id, ts) DO UPDATE
+                SET (batch_id, ord, %1$s) =
+                    (EXCLUDED.batch_id, EXCLUDED.ord, %4$s)
+                WHERE (s.batch_id, s.ord) < (EXCLUDED.batch_id, EXCLUDED.ord)
+            RETURNING s.page_id, s.ts)
+        INSERT INTO pending_page AS q (page_id, day)
+        SELECT DISTINCT page_id, (ts AT TIME ZONE 'UTC')::date FROM up
+        ORDER BY 1, 2
+        ON CONFLICT (page_id, day)
+            DO UPDATE SET created_at = q.created_at WHERE false$q$,
+        v_list, v_raw, v_staged, v_excl)
+        USING v_ids;
+
+    RETURN cardinality(v_ids);
+END
+$fn$;

@@ -1,0 +1,95 @@
+-- The pipeline's interface to the workers and to the API / admin tool.
+
+-- mf_stage_run(stage, max_units): one run of a stage, in the caller's
+-- transaction.
+--
+-- stage is one of 'stage-ga', 'stage-psi' (unit: a raw batch), 'page',
+-- 'interval', 'daily' (unit: a page-day), 'monthly' (a page-month) or
+-- 'yearly' (a page-year). The run claims up to max_units pending units,
+-- recomputes the keys they cover from the complete level below, replaces
+-- them, records the work it creates for the next stage, and records the run
+-- in stage_state. Returns the number of units processed; 0 means nothing
+-- was pending (or another worker holds all of it).
+--
+-- The caller commits after each call and calls again until it returns 0.
+-- The transaction must be READ COMMITTED: the protocol relies on each
+-- statement taking a fresh snapshot (feature_not_supported otherwise).
+-- Concurrent runs can deadlock only in rare lock-order cases the protocol
+-- does not cover; retry on SQLSTATE 40P01 and 40001. An unknown stage or a
+-- max_units below 1 raises invalid_parameter_value (22023). On any error
+-- the caller rolls back and the claimed work is pending again.
+CREATE OR REPLACE FUNCTION mf_stage_run(stage text, max_units integer)
+RETURNS integer LANGUAGE plpgsql SET TimeZone = 'UTC' AS $fn$
+DECLARE
+    v_stage text := $1;
+    v_t0    timestamptz := clock_timestamp();
+    v_n     integer;
+BEGIN
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'mf_stage_run needs a READ COMMITTED transaction'
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    IF max_units IS NULL OR max_units < 1 THEN
+        RAISE EXCEPTION 'mf_stage_run: max_units must be at least 1'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    CASE v_stage
+    WHEN 'stage-ga' THEN v_n := mf__stage_raw('ga', max_units);
+    WHEN 'stage-psi' THEN v_n := mf__stage_raw('psi', max_units);
+    WHEN 'page' THEN v_n := mf__stage_page(max_units);
+    WHEN 'interval', 'daily', 'monthly', 'yearly' THEN
+        v_n := mf__stage_rollup(v_stage, max_units);
+    ELSE
+        RAISE EXCEPTION 'mf_stage_run: unknown stage "%"', left(v_stage, 40)
+            USING ERRCODE = 'invalid_parameter_value';
+    END CASE;
+
+    -- Last, so the row lock is held only until the caller commits.
+    UPDATE stage_state s SET
+        last_run_at = now(),
+        last_work_at = CASE WHEN v_n > 0 THEN now() ELSE s.last_work_at END,
+        last_units = v_n,
+        runs = s.runs + (v_n > 0)::int,
+        units = s.units + v_n,
+        busy_ms = s.busy_ms + CASE WHEN v_n > 0 THEN
+            extract(epoch FROM clock_timestamp() - v_t0) * 1000 ELSE 0 END
+    WHERE s.stage = v_stage;
+    RETURN v_n;
+END
+$fn$;
+
+-- mf_pipeline_status(): one row per stage, in chain order: stage; pending
+-- (units waiting, including units a worker is processing right now, since
+-- its claim is not committed); oldest_pending_s (age of the oldest pending
+-- unit in seconds, NULL when none); last_run_at (last call of any worker,
+-- even one that found nothing); last_work_at (last call that did work);
+-- runs, units and busy_s (calls that did work, units done, seconds spent
+-- in them, since the database was created).
+--
+-- One statement, so all stages are read from one snapshot: the pipeline is
+-- idle exactly when every pending count is 0 in one answer.
+CREATE OR REPLACE FUNCTION mf_pipeline_status()
+RETURNS TABLE (stage text, pending bigint, oldest_pending_s double precision,
+               last_run_at timestamptz, last_work_at timestamptz,
+               runs bigint, units bigint, busy_s double precision)
+LANGUAGE sql STABLE AS $$
+    WITH q (stage, n, oldest) AS (
+        SELECT b.stage, count(*), min(b.created_at) FROM pending_batch b
+            GROUP BY b.stage
+        UNION ALL SELECT 'page', count(*), min(created_at) FROM pending_page
+        UNION ALL SELECT 'interval', count(*), min(created_at)
+            FROM pending_interval
+        UNION ALL SELECT 'daily', count(*), min(created_at) FROM pending_daily
+        UNION ALL SELECT 'monthly', count(*), min(created_at)
+            FROM pending_monthly
+        UNION ALL SELECT 'yearly', count(*), min(created_at)
+            FROM pending_yearly)
+    SELECT s.stage, coalesce(q.n, 0),
+           CASE WHEN q.oldest IS NOT NULL THEN greatest(
+               extract(epoch FROM clock_timestamp() - q.oldest), 0)::float8
+           END,
+           s.last_run_at, s.last_work_at, s.runs, s.units, s.busy_ms / 1000
+    FROM stage_state s LEFT JOIN q ON q.stage = s.stage
+    ORDER BY s.ord
+$$;
