@@ -266,7 +266,7 @@ async function loadSeries(state, gen) {
   } catch (err) {
     if (gen !== generation) return;
     setState(tState, `The traffic could not be loaded: ${describeError(err)}`);
-    setState(pState, "");
+    setState(pState, `The performance could not be loaded: ${describeError(err)}`);
     return;
   }
   if (gen !== generation) return;
