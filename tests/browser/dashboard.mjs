@@ -236,6 +236,15 @@ await step("sorting the top pages", async () => {
   await settled();
 });
 
+await step("the skip link", async () => {
+  const before = await page.evaluate(() => location.hash);
+  await page.focus(".skip");
+  await page.keyboard.press("Enter");
+  const after = await page.evaluate(() => ({ hash: location.hash, focus: document.activeElement.id }));
+  check("the skip link moves the focus to the content and keeps the view",
+    after.focus === "main" && after.hash === before, JSON.stringify(after));
+});
+
 await step("last 7 days", async () => {
   await page.focus('[data-preset="last7"]');
   await page.keyboard.press("Enter");

@@ -576,6 +576,12 @@ function onControls(event) {
 }
 
 function start() {
+  // The skip link moves the focus; it must not change the URL fragment,
+  // which holds the view's state.
+  document.querySelector(".skip").addEventListener("click", (event) => {
+    event.preventDefault();
+    $("main").focus();
+  });
   $("signin-form").addEventListener("submit", onSignIn);
   $("signout").addEventListener("click", onSignOut);
   $("controls").addEventListener("submit", onControls);
