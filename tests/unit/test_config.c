@@ -284,6 +284,10 @@ test_help_version(void **state)
     assert_int_equal(parse("--version", NULL), MF_CLI_EXIT);
     assert_non_null(strstr(captured, "mft " MF_VERSION));
     assert_int_equal(parse("--count", "zzz", "--version", NULL), MF_CLI_EXIT);
+    /* Nothing stays allocated after an exit or a usage error. */
+    assert_null(cli.args);
+    assert_int_equal(parse("--nope", NULL), MF_CLI_USAGE);
+    assert_null(cli.args);
 }
 
 static void
