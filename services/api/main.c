@@ -335,8 +335,10 @@ main(int argc, char **argv)
         return 0;
     }
     int rc = mf_cli_parse(&cli, argc, argv);
-    if (rc != MF_CLI_OK)
+    if (rc != MF_CLI_OK) {
+        mf_cli_free(&cli);
         return rc == MF_CLI_EXIT ? 0 : 2;
+    }
     mf_cli_init_log(&cli, "api");
     mf_sig_install();
 
