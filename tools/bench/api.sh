@@ -75,7 +75,7 @@ if [ "$DB" = metriflow_api_bench ] && [ "$(sql "SELECT count(*) FROM page")" = 0
       sum(ttfb_ms_n), sum(ttfb_ms_sum), min(ttfb_ms_min), max(ttfb_ms_max),
       extract(year FROM month)::int FROM agg_month GROUP BY page_id, extract(year FROM month)) s;
     "
-    sql "VACUUM ANALYZE page; VACUUM ANALYZE agg_day; VACUUM ANALYZE agg_month; VACUUM ANALYZE agg_year"
+    for t in page agg_day agg_month agg_year; do sql "VACUUM ANALYZE $t"; done
     echo "   filled in $(( $(date +%s) - t0 )) s"
 fi
 echo "== store: $(sql "SELECT (SELECT count(*) FROM page) || ' pages, ' || (SELECT count(*) FROM agg_day) || ' day rows, ' || (SELECT count(*) FROM agg_month) || ' month rows, ' || (SELECT count(*) FROM agg_year) || ' year rows'")"
