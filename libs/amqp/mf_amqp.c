@@ -604,6 +604,12 @@ mf_amqp_reconnect(struct mf_amqp *a, volatile int *stop)
     }
 }
 
+int
+mf_amqp_alive(const struct mf_amqp *a)
+{
+    return a->alive;
+}
+
 const char *
 mf_amqp_error(const struct mf_amqp *a)
 {
@@ -798,13 +804,16 @@ mf_amqp_poll(struct mf_amqp *a, int ms)
 {
     int64_t deadline = now_ms() + (ms < 0 ? 0 : ms);
 
+    /* At least one look, so that ms = 0 still services the link. */
     for (;;) {
         int64_t left = deadline - now_ms();
-        if (left <= 0)
-            return a->alive ? MF_AMQP_OK : MF_AMQP_CONN_LOST;
-        int rc = pump(a, left > POLL_SLICE_MS ? POLL_SLICE_MS : (int)left);
+        int rc = pump(a, left <= 0              ? 0
+                         : left > POLL_SLICE_MS ? POLL_SLICE_MS
+                                                : (int)left);
         if (rc == MF_AMQP_CONN_LOST)
             return rc;
+        if (rc == MF_AMQP_TIMEOUT && now_ms() >= deadline)
+            return MF_AMQP_OK;
     }
 }
 

@@ -110,6 +110,9 @@ void mf_amqp_close(struct mf_amqp *a);
  */
 int mf_amqp_reconnect(struct mf_amqp *a, volatile int *stop);
 
+/* 1 while the link is believed usable (the last call saw no loss). */
+int mf_amqp_alive(const struct mf_amqp *a);
+
 /* The last error's text ("" when none). */
 const char *mf_amqp_error(const struct mf_amqp *a);
 

@@ -1,5 +1,5 @@
 /*
- * mf_amqp_drain QUEUE...: a test helper. Takes every ready message from
+ * mft_drain QUEUE...: a test helper. Takes every ready message from
  * each queue (on METRIFLOW_AMQP_URL), acknowledges it and prints
  * "QUEUE BODY" per message. Exits 0, or 1 when the broker cannot be used.
  */
@@ -16,7 +16,7 @@ main(int argc, char **argv)
     char err[512];
 
     if (url == NULL || mf_amqp_connect(url, &a, err, sizeof(err)) != 0) {
-        fprintf(stderr, "mf_amqp_drain: cannot connect: %s\n",
+        fprintf(stderr, "mft_drain: cannot connect: %s\n",
                 url ? err : "METRIFLOW_AMQP_URL is not set");
         return 1;
     }
@@ -27,7 +27,7 @@ main(int argc, char **argv)
             if (rc == MF_AMQP_EMPTY)
                 break;
             if (rc != MF_AMQP_OK) {
-                fprintf(stderr, "mf_amqp_drain: %s\n", mf_amqp_error(a));
+                fprintf(stderr, "mft_drain: %s\n", mf_amqp_error(a));
                 mf_amqp_close(a);
                 return 1;
             }
