@@ -133,7 +133,7 @@ read_object(struct mf_scan *s, struct members *mb)
     if ((rc = mf_scan_accept(s, '}')) != 0)
         return rc < 0 ? rc : MF_SCAN_OK;
     for (;;) {
-        if ((rc = mf_scan_peek(s)) < 0)
+        if ((rc = mf_scan_peek(s)) == MF_SCAN_MORE)
             return rc;
         if (rc != MF_SCAN_STRING) {
             s->why = "expected a member name (a string)";

@@ -21,20 +21,13 @@
 #define INSTALLED_ROOT "/usr/local/share/metriflow/web"
 #define URL_MAX        512
 
-/* script-src 'self' only: no inline script, no eval, no other origin. */
+/* One policy for every file, /docs included: scripts and styles only
+ * from this origin, no inline script, no eval, no framing. */
 #define CSP_DASHBOARD                                                          \
     "default-src 'none'; script-src 'self'; style-src 'self'; "                \
     "img-src 'self' data:; connect-src 'self'; font-src 'self'; "              \
     "manifest-src 'self'; base-uri 'none'; form-action 'self'; "               \
     "frame-ancestors 'none'"
-/* Swagger UI sets style attributes from its components, so /docs allows
- * inline styles (never inline scripts). */
-#define CSP_DOCS                                                               \
-    "default-src 'none'; script-src 'self'; "                                  \
-    "style-src 'self' 'unsafe-inline'; img-src 'self' data:; "                 \
-    "connect-src 'self'; font-src 'self'; base-uri 'none'; "                   \
-    "form-action 'self'; frame-ancestors 'none'"
-
 #define CACHE_REVALIDATE "no-cache"
 #define CACHE_VENDOR     "public, max-age=86400"
 
@@ -43,7 +36,6 @@ struct file {
     char *body;
     size_t len;
     const char *ctype;
-    const char *csp;
     const char *cache;
     char etag[24]; /* "\"" 16 hex digits "\"" */
 };
@@ -185,7 +177,6 @@ add_file(struct mf_static *st, const char *rel, char *body, size_t len,
     f->body = body;
     f->len = len;
     f->ctype = content_type(rel);
-    f->csp = strcmp(rel, "docs.html") == 0 ? CSP_DOCS : CSP_DASHBOARD;
     f->cache = strncmp(rel, "assets/vendor/", 14) == 0 ? CACHE_VENDOR
                                                        : CACHE_REVALIDATE;
     snprintf(f->etag, sizeof f->etag, "\"%016llx\"",
@@ -464,7 +455,7 @@ mf_static_lookup(const struct mf_static *st, const char *url_path,
         header(a, "Cache-Control", "no-store");
         return;
     }
-    header(a, "Content-Security-Policy", f->csp);
+    header(a, "Content-Security-Policy", CSP_DASHBOARD);
     header(a, "Cache-Control", f->cache);
     header(a, "ETag", f->etag);
     if (etag_matches(if_none_match, f->etag)) {
