@@ -8,24 +8,27 @@
 CREATE OR REPLACE FUNCTION mf__page_sql()
 RETURNS text LANGUAGE plpgsql IMMUTABLE AS $fn$
 DECLARE
-    v_gnull text := '';
-    v_pcols text := '';
-    v_agg   text := '';
-    m       text;
+    v_agg  text := '';
+    v_join text := '';
+    m      text;
 BEGIN
     FOREACH m IN ARRAY mf__psi_metrics() LOOP
-        v_gnull := v_gnull || format(', NULL::numeric AS %I', m);
-        v_pcols := v_pcols || format(', s.%I', m);
         v_agg := v_agg || format(
-            ', count(%1$I) AS %2$I, coalesce(sum(%1$I), 0) AS %3$I, '
-            'min(%1$I) AS %4$I, max(%1$I) AS %5$I',
+            ', count(s.%1$I) AS %2$I, coalesce(sum(s.%1$I), 0) AS %3$I, '
+            'min(s.%1$I) AS %4$I, max(s.%1$I) AS %5$I',
             m, m || '_n', m || '_sum', m || '_min', m || '_max');
+        v_join := v_join || format(
+            ', coalesce(psi.%1$I, 0) AS %1$I, coalesce(psi.%2$I, 0) AS %2$I, '
+            'psi.%3$I, psi.%4$I',
+            m || '_n', m || '_sum', m || '_min', m || '_max');
     END LOOP;
 
-    -- GA and PSI rows of the claimed page-days are read side by side
-    -- (UNION ALL) and grouped once, so an hour with one side only still
-    -- appears. The LATERAL ... OFFSET 0 subqueries pin the plan to one
-    -- index range scan per claimed page-day whatever the row estimates.
+    -- GA and PSI rows of the claimed page-days are aggregated per side
+    -- (each side only computes its own measures, about three times cheaper
+    -- than grouping both kinds together) and full-joined, so an hour with
+    -- one side only still exists. The LATERAL ... OFFSET 0 subqueries pin
+    -- the plan to one index range scan per claimed page-day whatever the
+    -- row estimates.
     -- The stored hours of the claimed page-days are read once (old): hours
     -- no longer produced are deleted by ctid, new hours are inserted
     -- plainly (no other transaction writes these keys while we hold the
@@ -35,31 +38,37 @@ BEGIN
             SELECT page_id, day::timestamp AT TIME ZONE 'UTC' AS lo,
                    (day + 1)::timestamp AT TIME ZONE 'UTC' AS hi
             FROM unnest($1::bigint[], $2::text[]::date[]) AS c(page_id, day)),
-        src AS (
+        ga AS (
             SELECT c.page_id, date_trunc('hour', s.ts, 'UTC') AS hour,
-                   false AS psi, s.users, s.sessions, s.views, s.bounces,
-                   s.duration_s %1$s
+                   sum(s.users)::bigint AS users,
+                   sum(s.sessions)::bigint AS sessions,
+                   sum(s.views)::bigint AS views,
+                   sum(s.bounces)::bigint AS bounces,
+                   sum(s.duration_s) AS duration_s
             FROM c CROSS JOIN LATERAL (
                 SELECT * FROM staged_ga s
                 WHERE s.page_id = c.page_id AND s.ts >= c.lo AND s.ts < c.hi
                 OFFSET 0) s
-            UNION ALL
-            SELECT c.page_id, date_trunc('hour', s.ts, 'UTC'), true,
-                   NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint,
-                   NULL::numeric %2$s
+            GROUP BY 1, 2),
+        psi AS (
+            SELECT c.page_id, date_trunc('hour', s.ts, 'UTC') AS hour,
+                   count(*) AS psi_samples %1$s
             FROM c CROSS JOIN LATERAL (
                 SELECT * FROM staged_psi s
                 WHERE s.page_id = c.page_id AND s.ts >= c.lo AND s.ts < c.hi
-                OFFSET 0) s),
+                OFFSET 0) s
+            GROUP BY 1, 2),
         comp AS MATERIALIZED (
-            SELECT page_id, hour,
-                   coalesce(sum(users), 0)::bigint AS users,
-                   coalesce(sum(sessions), 0)::bigint AS sessions,
-                   coalesce(sum(views), 0)::bigint AS views,
-                   coalesce(sum(bounces), 0)::bigint AS bounces,
-                   coalesce(sum(duration_s), 0) AS duration_s,
-                   count(*) FILTER (WHERE psi) AS psi_samples %3$s
-            FROM src GROUP BY page_id, hour),
+            SELECT coalesce(ga.page_id, psi.page_id) AS page_id,
+                   coalesce(ga.hour, psi.hour) AS hour,
+                   coalesce(ga.users, 0) AS users,
+                   coalesce(ga.sessions, 0) AS sessions,
+                   coalesce(ga.views, 0) AS views,
+                   coalesce(ga.bounces, 0) AS bounces,
+                   coalesce(ga.duration_s, 0) AS duration_s,
+                   coalesce(psi.psi_samples, 0) AS psi_samples %2$s
+            FROM ga FULL JOIN psi
+              ON psi.page_id = ga.page_id AND psi.hour = ga.hour),
         old AS MATERIALIZED (
             SELECT a.*
             FROM c CROSS JOIN LATERAL (
@@ -98,7 +107,7 @@ BEGIN
         SELECT array_agg(page_id ORDER BY page_id, day),
                array_agg(day::text ORDER BY page_id, day)
         FROM ch$q$,
-        v_gnull, v_pcols, v_agg,
+        v_agg, v_join, NULL,
         mf__cols(''), mf__cols('EXCLUDED.'), mf__cols('o.'),
         mf__cols('comp.'));
 END
@@ -110,7 +119,7 @@ $fn$;
 -- and marks the changed page-days for the interval stage.
 -- Returns the number of page-days claimed (0: nothing pending).
 CREATE OR REPLACE FUNCTION mf__stage_page(p_max integer)
-RETURNS integer LANGUAGE plpgsql AS $fn$
+RETURNS integer LANGUAGE plpgsql SET enable_hashagg = off AS $fn$
 DECLARE
     v_pids  bigint[];
     v_days  text[];

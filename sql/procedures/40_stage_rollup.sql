@@ -13,7 +13,7 @@
 --   4. daily, monthly, yearly: give the changed pages a new data_version.
 -- Returns the number of keys claimed (0: nothing pending).
 CREATE OR REPLACE FUNCTION mf__stage_rollup(p_stage text, p_max integer)
-RETURNS integer LANGUAGE plpgsql AS $fn$
+RETURNS integer LANGUAGE plpgsql SET enable_hashagg = off AS $fn$
 DECLARE
     -- queue, its key column and type
     v_queue text;

@@ -3,10 +3,10 @@
 -- then the values / measures, tab-separated, NULL as \N.
 \set ON_ERROR_STOP 1
 SET TimeZone = 'UTC';
-COPY (SELECT 'staged', 'ga', p.site, p.path, to_char(s.ts, 'YYYY-MM-DD HH24:MI:SS"+00"'),
+COPY (SELECT 'staged', 'ga', p.site, p.path, to_char(s.ts, 'YYYY-MM-DD HH24:MI:SS.US"+00"'),
              users, sessions, views, bounces, duration_s
       FROM staged_ga s JOIN page p USING (page_id)) TO STDOUT;
-COPY (SELECT 'staged', 'psi', p.site, p.path, to_char(s.ts, 'YYYY-MM-DD HH24:MI:SS"+00"'),
+COPY (SELECT 'staged', 'psi', p.site, p.path, to_char(s.ts, 'YYYY-MM-DD HH24:MI:SS.US"+00"'),
              performance_score, lcp_ms, cls, inp_ms, fcp_ms, ttfb_ms
       FROM staged_psi s JOIN page p USING (page_id)) TO STDOUT;
 SELECT 'users, sessions, views, bounces, duration_s, psi_samples, '

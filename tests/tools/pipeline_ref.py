@@ -14,12 +14,20 @@ PostgreSQL.
       computes the levels from every DIR/<batch_id>.tsv listed in
       batches.tsv (minus the excluded page-days), reads FILE (the dump made
       by dump_levels.sql) and prints every difference; exit 1 on any.
+  pipeline_ref.py compare --json KIND FILE [--json KIND FILE ...] --actual FILE
+      the same from record files as metriflow-gen writes them (NDJSON or a
+      JSON array, optionally gzip), each loaded by one ingest in file
+      order: the page normalisation of records.md and the identity rule
+      (the record later in the file wins) are applied here.
 
 Standard library only.
 """
 import argparse
 import datetime as dt
+import gzip
+import json
 import os
+import re
 import random
 import sys
 from decimal import Decimal
@@ -34,7 +42,7 @@ UTC = dt.timezone.utc
 # ---------------------------------------------------------------- generator
 
 def fmt_ts(t):
-    return t.strftime("%Y-%m-%d %H:%M:%S+00")
+    return t.strftime("%Y-%m-%d %H:%M:%S.%f+00")
 
 
 def rand_dec(rng, lo, hi, places):
@@ -123,7 +131,74 @@ def dec(s):
 
 
 def parse_ts(s):
-    return dt.datetime.strptime(s, "%Y-%m-%d %H:%M:%S+00").replace(tzinfo=UTC)
+    return dt.datetime.strptime(s, "%Y-%m-%d %H:%M:%S.%f+00").replace(tzinfo=UTC)
+
+
+# ------------------------------------------------------- JSON record files
+
+def json_records(path):
+    """Yields the records of an NDJSON or array file, gzip or not, in file
+    order, with numbers as exact Decimals."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    text = data.decode("utf-8")
+    if text.lstrip().startswith("["):
+        for r in json.loads(text, parse_float=Decimal):
+            yield r
+        return
+    for line in text.splitlines():
+        if line.strip():
+            yield json.loads(line, parse_float=Decimal)
+
+
+def normalise_page(rec):
+    """(site, path) by records.md: an URL is split into host and path, query
+    and fragment dropped, a trailing '/' removed except for the root; the
+    site member wins, else the URL's host, else 'default'; lower-cased."""
+    page, host = rec["page"], None
+    if not page.startswith("/"):
+        rest = page.split("://", 1)[1]
+        auth = re.match(r"[^/?#]*", rest).group(0)
+        page = rest[len(auth):]
+        host = auth.rsplit("@", 1)[-1]
+        if re.search(r":[0-9]*$", host):
+            host = host.rsplit(":", 1)[0]
+    path = re.split(r"[?#]", page, maxsplit=1)[0]
+    while len(path) > 1 and path.endswith("/"):
+        path = path[:-1]
+    if path == "":
+        path = "/"
+    site = rec.get("site")
+    if site is None:
+        site = host if host is not None else "default"
+    return site.lower(), path
+
+
+def record_ts(v):
+    if isinstance(v, int):
+        return dt.datetime.fromtimestamp(v, UTC)
+    s = v.replace("t", "T").replace("z", "Z")
+    t = dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
+    return t.astimezone(UTC)
+
+
+def record_values(kind, rec):
+    if kind == "ga":
+        return [Decimal(rec.get(m, 0)) for m in
+                ("users", "sessions", "views", "bounces", "duration_s")]
+    return [None if rec.get(m) is None else Decimal(rec[m]) for m in METRICS]
+
+
+def staged_from_json(files):
+    best = {}
+    for kind, path in files:
+        for i, rec in enumerate(json_records(path)):
+            site, p = normalise_page(rec)
+            key = (kind, site, p, record_ts(rec["ts"]))
+            best[key] = ((0, i), record_values(kind, rec))  # later wins
+    return best
 
 
 def staged(directory, exclude):
@@ -219,7 +294,10 @@ def read_actual(path):
 
 def compare(args):
     exclude = set(tuple(e) for e in (args.exclude or []))
-    best = staged(args.dir, exclude)
+    if args.json:
+        best = staged_from_json(args.json)
+    else:
+        best = staged(args.dir, exclude)
     exp = dict((k, [canon(v[m]) for m in MEASURES])
                for k, v in levels(best).items())
     exp_staged = dict(((kind, s, p, fmt_ts(ts)), [canon(v) for v in vals])
@@ -260,7 +338,8 @@ def main():
     g.add_argument("--batches", type=int, default=24)
     g.add_argument("--size", type=int, default=150)
     c = sub.add_parser("compare")
-    c.add_argument("--dir", required=True)
+    c.add_argument("--dir")
+    c.add_argument("--json", nargs=2, action="append", metavar=("KIND", "FILE"))
     c.add_argument("--actual", required=True)
     c.add_argument("--exclude", nargs=3, action="append",
                    metavar=("SITE", "PATH", "DAY"))
