@@ -1,32 +1,298 @@
-/* metriflow-gen: placeholder entry point until its issue lands. */
+/*
+ * metriflow-gen: writes ga or psi records (records.md) fast and
+ * deterministically, with chosen shares of late, duplicate, corrected and
+ * invalid records. See docs/GENERATOR.md.
+ */
+#include "gen.h"
+#include "out.h"
 #include "mf_config.h"
 #include "mf_log.h"
+#include "mf_time.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BUF_SIZE       (1u << 20)
+#define PROGRESS_EVERY 65536 /* records between clock checks */
+
+static int
+check_start(const char *v, char *why, size_t n)
+{
+    int64_t days;
+    if (mf_time_parse_date(v, strlen(v), &days) != 0 || days < 0 ||
+        days >= MF_TS_END_SEC / 86400) {
+        snprintf(why, n, "%.40s is not a date YYYY-MM-DD from 1970 to 2199", v);
+        return -1;
+    }
+    return 0;
+}
 
 static struct mf_opt opts[] = {
     {"source", NULL, MF_OPT_STR, NULL, "KIND", "record kind", MF_OPT_REQUIRED,
      0, 0, "ga|psi", NULL, NULL, 0},
+    {"records", NULL, MF_OPT_INT, NULL, "N",
+     "records to write, every kind included", MF_OPT_REQUIRED, 0, 1e13, NULL,
+     NULL, NULL, 0},
+    {"pages", NULL, MF_OPT_INT, "100", "N", "pages of the grid", 0, 1, 1e6,
+     NULL, NULL, NULL, 0},
+    {"sites", NULL, MF_OPT_INT, "5", "N",
+     "sites the pages are spread over (at most --pages)", 0, 1, 1e4, NULL, NULL,
+     NULL, 0},
+    {"start", NULL, MF_OPT_STR, "2026-01-01", "YYYY-MM-DD",
+     "first hour of the grid (00:00 UTC of that day)", 0, 0, 0, NULL,
+     check_start, NULL, 0},
+    {"seed", NULL, MF_OPT_INT, "1", "N", "seed of every random choice", 0, 0,
+     9007199254740991.0, NULL, NULL, NULL, 0},
+    {"format", NULL, MF_OPT_STR, "ndjson", "FRAMING", "stream framing", 0, 0, 0,
+     "ndjson|array", NULL, NULL, 0},
+    {"gzip", NULL, MF_OPT_FLAG, NULL, NULL, "compress the output with gzip", 0,
+     0, 0, NULL, NULL, NULL, 0},
+    {"late", NULL, MF_OPT_NUM, "0", "F",
+     "share of grid records written after a later hour", 0, 0, 1, NULL, NULL,
+     NULL, 0},
+    {"duplicates", NULL, MF_OPT_NUM, "0", "F",
+     "share of exact repeats of an earlier record", 0, 0, 1, NULL, NULL, NULL,
+     0},
+    {"corrections", NULL, MF_OPT_NUM, "0", "F",
+     "share of earlier records repeated with new values", 0, 0, 1, NULL, NULL,
+     NULL, 0},
+    {"invalid", NULL, MF_OPT_NUM, "0", "F",
+     "share of records that break one rule", 0, 0, 1, NULL, NULL, NULL, 0},
+    {"output", NULL, MF_OPT_STR, NULL, "FILE",
+     "write to FILE instead of standard output (also -o FILE)", 0, 0, 0, NULL,
+     NULL, NULL, 0},
     MF_OPT_LOG,
 };
+
+static const char description[] =
+    "Writes N analytics records of one kind (records.md), the same bytes for "
+    "the same arguments.\n"
+    "\n"
+    "The grid: record k is for page k mod --pages at hour --start + k div "
+    "--pages, so every page gets one record per hour. Pages are spread over "
+    "--sites host names (shop0.example, blog1.example, ...); the grid "
+    "depends only on --seed, --pages, --sites and --start, so ga and psi "
+    "runs with one seed cover the same pages and hours. Records vary in "
+    "spelling (ts as UTC, with an offset, with fractional seconds or as Unix "
+    "seconds; page as a path, with a trailing slash, or as an http(s) URL "
+    "with upper-case host, query and fragment; optional members absent; "
+    "unknown members to ignore), never in meaning.\n"
+    "\n"
+    "Shares F (0 to 1) of N, each written exactly floor(F*N + 0.5) times:\n"
+    "  --late         grid records written after a record of a later hour, "
+    "new identities\n"
+    "  --duplicates   repeats of an earlier valid record: same identity and "
+    "values (spelling may differ)\n"
+    "  --corrections  an earlier valid identity with different values: the "
+    "later one wins\n"
+    "  --invalid      records breaking exactly one rule, cycling through "
+    "about 40 rules; with ndjson some are malformed JSON lines, with array "
+    "only semantic errors (a syntax error would end an array stream)\n"
+    "Grid records are N minus duplicates, corrections and invalid; late ones "
+    "are among them. Feed the output to metriflow-ingest with --source.\n"
+    "\n"
+    "Progress goes to standard error when it is a terminal; a one-line "
+    "summary always ends the run.";
+
+/* libs/config reads long options only: -o FILE becomes --output FILE. */
+static char **
+expand_short(int argc, char **argv, char **spare)
+{
+    char **out = calloc((size_t)argc + 1, sizeof(char *));
+    if (out == NULL)
+        return NULL;
+    *spare = NULL;
+    for (int i = 0, args_only = 0; i < argc; i++) {
+        out[i] = argv[i];
+        if (i == 0 || args_only)
+            continue;
+        if (strcmp(argv[i], "--") == 0)
+            args_only = 1;
+        else if (strcmp(argv[i], "-o") == 0)
+            out[i] = "--output";
+        else if (strncmp(argv[i], "-o", 2) == 0 && *spare == NULL) {
+            size_t n = strlen(argv[i]) + sizeof("--output=");
+            *spare = malloc(n);
+            if (*spare == NULL) {
+                free(out);
+                return NULL;
+            }
+            snprintf(*spare, n, "--output=%s", argv[i] + 2);
+            out[i] = *spare;
+        }
+    }
+    return out;
+}
+
+static double
+now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct run {
+    struct gen *g;
+    struct out *o;
+    char *buf;
+    uint64_t records, bytes;
+    double t0;
+};
+
+static void
+progress(const struct run *r, int final)
+{
+    double el = now_s() - r->t0;
+    fprintf(stderr, "\rmetriflow-gen: %llu records, %.2f M records/s, %.1f s%s",
+            (unsigned long long)r->records,
+            el > 0 ? (double)r->records / el / 1e6 : 0.0, el,
+            final ? "\n" : "");
+}
+
+/* Writes the whole stream. Returns 0, or -1 with err set. */
+static int
+generate(struct run *r, char *err, size_t errlen)
+{
+    int tty = isatty(STDERR_FILENO);
+    double last = r->t0;
+    size_t fill = gen_begin(r->g, r->buf);
+
+    for (;;) {
+        size_t n = gen_next(r->g, r->buf + fill);
+        if (n == SIZE_MAX) {
+            snprintf(err, errlen, "out of memory for late records");
+            return -1;
+        }
+        if (n == 0)
+            break;
+        fill += n;
+        r->records++;
+        if (fill >= BUF_SIZE) {
+            if (out_write(r->o, r->buf, fill, err, errlen) != 0)
+                return -1;
+            r->bytes += fill;
+            fill = 0;
+        }
+        if (tty && r->records % PROGRESS_EVERY == 0 && now_s() - last > 0.5) {
+            last = now_s();
+            progress(r, 0);
+        }
+    }
+    fill += gen_end(r->g, r->buf + fill);
+    if (out_write(r->o, r->buf, fill, err, errlen) != 0)
+        return -1;
+    r->bytes += fill;
+    if (tty)
+        progress(r, 1);
+    return 0;
+}
+
+/* Reads the parsed options into engine parameters. */
+static void
+params(const struct mf_cli *cli, struct gen_params *p)
+{
+    const char *start = mf_opt_str(cli, "start");
+    memset(p, 0, sizeof(*p));
+    p->psi = strcmp(mf_opt_str(cli, "source"), "psi") == 0;
+    p->array = strcmp(mf_opt_str(cli, "format"), "array") == 0;
+    p->records = (uint64_t)mf_opt_int(cli, "records");
+    p->pages = (uint64_t)mf_opt_int(cli, "pages");
+    p->sites = (uint64_t)mf_opt_int(cli, "sites");
+    /* The default number of sites shrinks to fit a small grid. */
+    if (!mf_opt_is_set(cli, "sites") && p->sites > p->pages)
+        p->sites = p->pages;
+    p->seed = (uint64_t)mf_opt_int(cli, "seed");
+    mf_time_parse_date(start, strlen(start), &p->start_day);
+    p->late = mf_opt_num(cli, "late");
+    p->duplicates = mf_opt_num(cli, "duplicates");
+    p->corrections = mf_opt_num(cli, "corrections");
+    p->invalid = mf_opt_num(cli, "invalid");
+}
 
 int
 main(int argc, char **argv)
 {
     struct mf_cli cli = {
         .program = "metriflow-gen",
-        .usage = "--source ga|psi --records N [options]",
-        .description = "Generates analytics records.",
+        .usage = "--source ga|psi --records N [--pages N] [--sites N] "
+                 "[--start YYYY-MM-DD] [--seed N] [--format ndjson|array] "
+                 "[--gzip] [--late F] [--duplicates F] [--corrections F] "
+                 "[--invalid F] [-o FILE]",
+        .description = description,
         .opts = opts,
         .nopts = sizeof(opts) / sizeof(opts[0]),
         .min_args = 0,
         .max_args = 0,
     };
-    int rc = mf_cli_parse(&cli, argc, argv);
-    if (rc != MF_CLI_OK)
-        return rc == MF_CLI_EXIT ? 0 : 2;
-    mf_cli_init_log(&cli, "metriflow-gen");
-    mf_error("not implemented yet", NULL);
+    struct run r = {0};
+    struct gen_params p;
+    struct gen_counts c;
+    char err[512], *spare = NULL;
+    int rc = 2;
+
+    char **av = expand_short(argc, argv, &spare);
+    if (av == NULL) {
+        fprintf(stderr, "metriflow-gen: out of memory\n");
+        return 1;
+    }
+    int prc = mf_cli_parse(&cli, argc, av);
+    if (prc != MF_CLI_OK) {
+        rc = prc == MF_CLI_EXIT ? 0 : 2;
+        goto out;
+    }
+    mf_cli_init_log(&cli, "gen");
+    params(&cli, &p);
+    if (gen_new(&p, &r.g, err, sizeof(err)) != 0) {
+        mf_cli_usage_error(&cli, "%s", err);
+        goto out;
+    }
+    rc = 1;
+    if (out_open(mf_opt_str(&cli, "output"), mf_opt_flag(&cli, "gzip"), &r.o,
+                 err, sizeof(err)) != 0) {
+        mf_error("cannot open the output", "error=\"%s\"", err);
+        goto out;
+    }
+    r.buf = malloc(BUF_SIZE + GEN_MAX_RECORD);
+    if (r.buf == NULL) {
+        mf_error("out of memory", NULL);
+        goto out;
+    }
+    r.t0 = now_s();
+    if (generate(&r, err, sizeof(err)) != 0) {
+        mf_error("generation failed", "error=\"%s\"", err);
+        goto out;
+    }
+    struct out *o = r.o;
+    uint64_t written = 0;
+    r.o = NULL;
+    if (out_close(o, &written, err, sizeof(err)) != 0) {
+        mf_error("cannot finish the output", "error=\"%s\"", err);
+        goto out;
+    }
+    double el = now_s() - r.t0;
+    gen_done(r.g, &c);
+    mf_info("done",
+            "source=%s format=%s records=%llu grid=%llu late=%llu "
+            "duplicates=%llu corrections=%llu invalid=%llu bytes=%llu "
+            "written=%llu elapsed_s=%.3f records_per_s=%.0f",
+            p.psi ? "psi" : "ga", p.array ? "array" : "ndjson",
+            (unsigned long long)r.records, (unsigned long long)c.base,
+            (unsigned long long)c.late, (unsigned long long)c.duplicates,
+            (unsigned long long)c.corrections, (unsigned long long)c.invalid,
+            (unsigned long long)r.bytes, (unsigned long long)written, el,
+            el > 0 ? (double)r.records / el : 0.0);
+    rc = 0;
+out:
+    if (r.o != NULL)
+        out_close(r.o, NULL, err, sizeof(err));
+    free(r.buf);
+    gen_free(r.g);
     mf_cli_free(&cli);
-    return 1;
+    free(av);
+    free(spare);
+    return rc;
 }

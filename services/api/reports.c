@@ -1,0 +1,591 @@
+/* The report routes: pages, the series of each level, range, top pages
+ * and summary. Everything is read from the aggregate levels. */
+#include "api.h"
+
+#include "mf_log.h"
+#include "mf_time.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The additive columns every level stores, in the order of BASE_COLS. */
+#define BASE_COLS                                                              \
+    "page_id, users, sessions, views, bounces, duration_s, psi_samples, "      \
+    "performance_score_n, performance_score_sum, lcp_ms_n, lcp_ms_sum, "       \
+    "cls_n, cls_sum, inp_ms_n, inp_ms_sum, fcp_ms_n, fcp_ms_sum, "             \
+    "ttfb_ms_n, ttfb_ms_sum"
+
+/* The measures over a set of rows of BASE_COLS: sums, and the ratios
+ * derived from the sums (NULL on a zero denominator). 14 columns. */
+#define MEASURES                                                               \
+    "coalesce(sum(users), 0)::int8 AS users, "                                 \
+    "coalesce(sum(sessions), 0)::int8 AS sessions, "                           \
+    "coalesce(sum(views), 0)::int8 AS views, "                                 \
+    "coalesce(sum(bounces), 0)::int8 AS bounces, "                             \
+    "coalesce(sum(duration_s), 0)::float8 AS duration_s, "                     \
+    "(sum(bounces)::float8 / nullif(sum(sessions), 0)) AS bounce_rate, "       \
+    "(sum(duration_s) / nullif(sum(sessions), 0))::float8 "                    \
+    "AS avg_session_duration_s, "                                              \
+    "coalesce(sum(psi_samples), 0)::int8 AS psi_samples, "                     \
+    "(sum(performance_score_sum) / nullif(sum(performance_score_n), 0))"       \
+    "::float8 AS performance_score, "                                          \
+    "(sum(lcp_ms_sum) / nullif(sum(lcp_ms_n), 0))::float8 AS lcp_ms, "         \
+    "(sum(cls_sum) / nullif(sum(cls_n), 0))::float8 AS cls, "                  \
+    "(sum(inp_ms_sum) / nullif(sum(inp_ms_n), 0))::float8 AS inp_ms, "         \
+    "(sum(fcp_ms_sum) / nullif(sum(fcp_ms_n), 0))::float8 AS fcp_ms, "         \
+    "(sum(ttfb_ms_sum) / nullif(sum(ttfb_ms_n), 0))::float8 AS ttfb_ms"
+
+#define NMEASURES 14
+static const char *const measure_names[NMEASURES] = {
+    "users",
+    "sessions",
+    "views",
+    "bounces",
+    "duration_s",
+    "bounce_rate",
+    "avg_session_duration_s",
+    "psi_samples",
+    "performance_score",
+    "lcp_ms",
+    "cls",
+    "inp_ms",
+    "fcp_ms",
+    "ttfb_ms",
+};
+/* 1 for the integer measures. */
+static const char measure_int[NMEASURES] = {1, 1, 1, 1, 0, 0, 0,
+                                            1, 0, 0, 0, 0, 0, 0};
+
+/* The union of the three levels a range is read from, for the pages that
+ * the condition "WHERE_PAGE" selects ($1 names them), with $2..$11 the
+ * runs of api_range_plan. */
+#define RANGE_UNION(WHERE_PAGE)                                                \
+    "SELECT " BASE_COLS " FROM agg_day WHERE " WHERE_PAGE                      \
+    " AND (day BETWEEN $2::date AND $3::date"                                  \
+    " OR day BETWEEN $4::date AND $5::date)"                                   \
+    " UNION ALL SELECT " BASE_COLS " FROM agg_month WHERE " WHERE_PAGE         \
+    " AND (month BETWEEN $6::date AND $7::date"                                \
+    " OR month BETWEEN $8::date AND $9::date)"                                 \
+    " UNION ALL SELECT " BASE_COLS " FROM agg_year WHERE " WHERE_PAGE          \
+    " AND year BETWEEN $10::int AND $11::int"
+
+#define ONE_PAGE  "page_id = $1::int8"
+#define SITE_PAGE "page_id IN (SELECT page_id FROM page WHERE site = $1)"
+
+/* Adds the measures in columns col.. of row to o. */
+static void
+add_measures(json_t *o, const struct mf_pg_res *r, int row, int col)
+{
+    for (int i = 0; i < NMEASURES; i++) {
+        const char *v = mf_pg_res_value(r, row, col + i);
+        json_t *j;
+        if (v == NULL)
+            j = json_null();
+        else if (measure_int[i])
+            j = json_integer(strtoll(v, NULL, 10));
+        else
+            j = json_real(strtod(v, NULL));
+        json_object_set_new(o, measure_names[i], j ? j : json_null());
+    }
+}
+
+/* Collects the query parameters of a route that accepts allowed. */
+static int
+add_param(const char *name, const char *value, void *arg)
+{
+    void **a = arg;
+    return api_query_add(a[0], name, value, a[1]);
+}
+
+static int
+read_query(struct mf_http_req *req, unsigned allowed, struct api_query *q,
+           struct mf_http_resp *resp)
+{
+    struct api_err err = {0};
+    memset(q, 0, sizeof(*q));
+    q->allowed = allowed;
+    void *a[2] = {q, &err};
+    if (mf_http_req_query_each(req, add_param, a) != 0) {
+        api_bad_request(resp, &err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Finds the page; answers 404 or 503 itself and returns -1 then. */
+static int
+find_page(const struct api_page *pg, char *id, char *version,
+          struct mf_http_resp *resp)
+{
+    const char *params[] = {pg->site, pg->path};
+    struct mf_pg_res *r = NULL;
+    if (api_db("SELECT page_id, data_version FROM page"
+               " WHERE site = $1 AND path = $2",
+               2, params, &r, NULL) != MF_PG_OK) {
+        api_db_unavailable(resp);
+        return -1;
+    }
+    int found = mf_pg_res_rows(r) == 1;
+    if (found) {
+        snprintf(id, 24, "%s", mf_pg_res_value(r, 0, 0));
+        snprintf(version, 24, "%s", mf_pg_res_value(r, 0, 1));
+    }
+    mf_pg_res_free(r);
+    if (!found) {
+        mf_http_resp_problem(resp, 404, "Page not found",
+                             "No page with this path on this site.", "page");
+        return -1;
+    }
+    return 0;
+}
+
+/* The head of a series answer. */
+static json_t *
+series_head(const struct api_page *pg, const char *from, const char *to)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "site", json_string(pg->site));
+    if (pg->path[0] != '\0')
+        json_object_set_new(o, "page", json_string(pg->path));
+    json_object_set_new(o, "from", json_string(from));
+    json_object_set_new(o, "to", json_string(to));
+    return o;
+}
+
+/* Runs a series query whose first column is the period (key, of type
+ * is_int) and answers the rows. */
+static void
+answer_series(struct mf_http_resp *resp, json_t *head, const char *sql, int n,
+              const char *const *params, const char *key, int is_int)
+{
+    struct mf_pg_res *r = NULL;
+    if (api_db(sql, n, params, &r, NULL) != MF_PG_OK) {
+        json_decref(head);
+        api_db_unavailable(resp);
+        return;
+    }
+    json_t *rows = json_array();
+    for (int i = 0; i < mf_pg_res_rows(r); i++) {
+        json_t *row = json_object();
+        const char *k = mf_pg_res_value(r, i, 0);
+        json_object_set_new(row, key,
+                            is_int ? json_integer(strtoll(k, NULL, 10))
+                                   : json_string(k));
+        add_measures(row, r, i, 1);
+        json_array_append_new(rows, row);
+    }
+    mf_pg_res_free(r);
+    json_object_set_new(head, "rows", rows);
+    mf_http_resp_json(resp, 200, head);
+}
+
+/* The common start of the routes: parameters, site and (need_page) page. */
+static int
+start(struct mf_http_req *req, unsigned allowed, int need_page,
+      struct api_query *q, struct api_page *pg, struct mf_http_resp *resp)
+{
+    struct api_err err = {0};
+    if (read_query(req, allowed, q, resp) != 0)
+        return -1;
+    if (api_parse_page(q, need_page, pg, &err) != 0) {
+        api_bad_request(resp, &err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Formats days since 1970-01-01 as YYYY-MM-DD into buf (>= 11). */
+static void
+fmt_day(int64_t days, char *buf)
+{
+    mf_time_format_date(days, buf, 11);
+}
+
+/* The first day of a month counted from 1970-01, as YYYY-MM-DD, into buf
+ * (>= 16 bytes). */
+static void
+fmt_month_first(int64_t month, char *buf)
+{
+    int64_t t = month + INT64_C(1970) * 12;
+    int64_t y = t / 12;
+    int m = (int)(t % 12) + 1;
+    if (y < 1)
+        y = 1, m = 1;
+    if (y > 9999)
+        y = 9999;
+    snprintf(buf, 16, "%04d-%02d-01", (int)y, m);
+}
+
+/* One day: hours or intervals. */
+static void
+one_day(struct mf_http_req *req, struct mf_http_resp *resp, int hourly)
+{
+    struct api_query q;
+    struct api_page pg;
+    struct api_err err = {0};
+    int64_t day;
+    char id[24], version[24], date[11];
+    if (start(req, QP_SITE | QP_PAGE | QP_DATE, 1, &q, &pg, resp) != 0)
+        return;
+    if (api_parse_date(q.date, "date", &day, &err) != 0) {
+        api_bad_request(resp, &err);
+        return;
+    }
+    if (find_page(&pg, id, version, resp) != 0)
+        return;
+    fmt_day(day, date);
+    const char *params[] = {id, date};
+    if (hourly)
+        answer_series(
+            resp, series_head(&pg, date, date),
+            "SELECT extract(hour FROM hour AT TIME ZONE 'UTC')::int, " MEASURES
+            " FROM agg_hour WHERE page_id = $1::int8"
+            " AND hour >= $2::date::timestamp AT TIME ZONE 'UTC'"
+            " AND hour < ($2::date + 1)::timestamp AT TIME ZONE 'UTC'"
+            " GROUP BY 1 ORDER BY 1",
+            2, params, "hour", 1);
+    else
+        answer_series(resp, series_head(&pg, date, date),
+                      "SELECT interval, " MEASURES
+                      " FROM agg_interval WHERE page_id = $1::int8"
+                      " AND day = $2::date GROUP BY 1 ORDER BY 1",
+                      2, params, "interval", 1);
+}
+
+void
+api_hourly(struct mf_http_req *req, const struct api_caller *who,
+           struct mf_http_resp *resp)
+{
+    one_day(req, resp, 1);
+}
+
+void
+api_intervals(struct mf_http_req *req, const struct api_caller *who,
+              struct mf_http_resp *resp)
+{
+    one_day(req, resp, 0);
+}
+
+/* A series over from..to in unit. */
+static void
+series(struct mf_http_req *req, struct mf_http_resp *resp, enum api_unit unit)
+{
+    struct api_query q;
+    struct api_page pg;
+    struct api_err err = {0};
+    int64_t a, b;
+    char id[24], version[24], lo[16], hi[16];
+    if (start(req, QP_SITE | QP_PAGE | QP_FROM | QP_TO, 1, &q, &pg, resp) != 0)
+        return;
+    if (api_parse_span(&q, unit, 0, &a, &b, &err) != 0) {
+        api_bad_request(resp, &err);
+        return;
+    }
+    if (find_page(&pg, id, version, resp) != 0)
+        return;
+    const char *params[] = {id, lo, hi};
+    json_t *head = series_head(&pg, q.from, q.to);
+    switch (unit) {
+    case UNIT_DAY:
+        fmt_day(a, lo);
+        fmt_day(b, hi);
+        answer_series(resp, head,
+                      "SELECT to_char(day, 'YYYY-MM-DD'), " MEASURES
+                      " FROM agg_day WHERE page_id = $1::int8"
+                      " AND day BETWEEN $2::date AND $3::date"
+                      " GROUP BY day ORDER BY day",
+                      3, params, "date", 0);
+        break;
+    case UNIT_MONTH:
+        fmt_month_first(a, lo);
+        fmt_month_first(b, hi);
+        answer_series(resp, head,
+                      "SELECT to_char(month, 'YYYY-MM'), " MEASURES
+                      " FROM agg_month WHERE page_id = $1::int8"
+                      " AND month BETWEEN $2::date AND $3::date"
+                      " GROUP BY month ORDER BY month",
+                      3, params, "month", 0);
+        break;
+    case UNIT_YEAR:
+        snprintf(lo, sizeof(lo), "%lld", (long long)a);
+        snprintf(hi, sizeof(hi), "%lld", (long long)b);
+        answer_series(resp, head,
+                      "SELECT year, " MEASURES
+                      " FROM agg_year WHERE page_id = $1::int8"
+                      " AND year BETWEEN $2::int AND $3::int"
+                      " GROUP BY year ORDER BY year",
+                      3, params, "year", 1);
+        break;
+    }
+}
+
+void
+api_daily(struct mf_http_req *req, const struct api_caller *who,
+          struct mf_http_resp *resp)
+{
+    series(req, resp, UNIT_DAY);
+}
+
+void
+api_monthly(struct mf_http_req *req, const struct api_caller *who,
+            struct mf_http_resp *resp)
+{
+    series(req, resp, UNIT_MONTH);
+}
+
+void
+api_yearly(struct mf_http_req *req, const struct api_caller *who,
+           struct mf_http_resp *resp)
+{
+    series(req, resp, UNIT_YEAR);
+}
+
+/* The ten text parameters $2..$11 of RANGE_UNION for [a, b]. */
+struct plan_text {
+    char v[10][16];
+};
+
+static void
+plan_params(int64_t a, int64_t b, struct plan_text *t, const char **params)
+{
+    struct api_range_plan p;
+    api_range_plan(a, b, &p);
+    for (int i = 0; i < 2; i++) {
+        fmt_day(p.day_lo[i], t->v[2 * i]);
+        fmt_day(p.day_hi[i], t->v[2 * i + 1]);
+        fmt_month_first(p.month_lo[i], t->v[4 + 2 * i]);
+        fmt_month_first(p.month_hi[i], t->v[4 + 2 * i + 1]);
+        if (p.month_lo[i] > p.month_hi[i]) {
+            /* Empty: an inverted pair of first days. */
+            snprintf(t->v[4 + 2 * i], 16, "1970-02-01");
+            snprintf(t->v[4 + 2 * i + 1], 16, "1970-01-01");
+        }
+        if (p.day_lo[i] > p.day_hi[i]) {
+            snprintf(t->v[2 * i], 16, "1970-01-02");
+            snprintf(t->v[2 * i + 1], 16, "1970-01-01");
+        }
+    }
+    snprintf(t->v[8], 16, "%lld", (long long)p.year_lo);
+    snprintf(t->v[9], 16, "%lld", (long long)p.year_hi);
+    for (int i = 0; i < 10; i++)
+        params[i] = t->v[i];
+}
+
+/* Parses from/to as dates spanning at most 200 years. */
+static int
+range_span(const struct api_query *q, int64_t *a, int64_t *b,
+           struct mf_http_resp *resp)
+{
+    struct api_err err = {0};
+    if (api_parse_span(q, UNIT_DAY, (int64_t)API_MAX_YEARS * 366, a, b, &err) !=
+        0) {
+        api_bad_request(resp, &err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Builds the range answer from the levels; NULL with resp answered. The
+ * data version of the same snapshot goes to version. */
+static json_t *
+range_compute(const struct api_page *pg, const char *id, int64_t a, int64_t b,
+              const struct api_query *q, char *version,
+              struct mf_http_resp *resp)
+{
+    struct plan_text t;
+    const char *params[11];
+    params[0] = id;
+    plan_params(a, b, &t, params + 1);
+    struct mf_pg_res *r = NULL;
+    if (api_db("SELECT (SELECT data_version FROM page WHERE page_id = "
+               "$1::int8), " MEASURES " FROM (" RANGE_UNION(ONE_PAGE) ") s",
+               11, params, &r, NULL) != MF_PG_OK) {
+        api_db_unavailable(resp);
+        return NULL;
+    }
+    const char *v = mf_pg_res_value(r, 0, 0);
+    snprintf(version, 24, "%s", v ? v : "gone");
+    json_t *o = series_head(pg, q->from, q->to);
+    json_t *totals = json_object();
+    add_measures(totals, r, 0, 1);
+    json_object_set_new(o, "totals", totals);
+    mf_pg_res_free(r);
+    return o;
+}
+
+void
+api_range(struct mf_http_req *req, const struct api_caller *who,
+          struct mf_http_resp *resp)
+{
+    struct api_query q;
+    struct api_page pg;
+    int64_t a, b;
+    char id[24], version[24], key[128];
+    if (start(req, QP_SITE | QP_PAGE | QP_FROM | QP_TO, 1, &q, &pg, resp) !=
+            0 ||
+        range_span(&q, &a, &b, resp) != 0 ||
+        find_page(&pg, id, version, resp) != 0)
+        return;
+
+    /* The key names the page's data version: once an aggregate of the
+     * page changes, the version moves and the old entry is never read. */
+    snprintf(key, sizeof(key), "%srange:v1:%s:%s:%lld:%lld", api_g.redis_prefix,
+             id, version, (long long)a, (long long)b);
+    if (api_g.cache_enabled && api_g.redis != NULL) {
+        char *body = NULL;
+        size_t len = 0;
+        int rc = mf_redis_get(api_g.redis, key, &body, &len);
+        api_redis_state(rc >= 0);
+        if (rc == 1) {
+            api_metrics_cache(1);
+            mf_http_resp_take(resp, 200, "application/json; charset=utf-8",
+                              body, len);
+            mf_http_resp_header(resp, "Cache-Status", "metriflow; hit");
+            return;
+        }
+    }
+    api_metrics_cache(0);
+    json_t *o = range_compute(&pg, id, a, b, &q, version, resp);
+    if (o == NULL)
+        return;
+    char *body = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(12));
+    json_decref(o);
+    if (body == NULL) {
+        mf_http_resp_problem(resp, 500, "Internal error",
+                             "The answer could not be encoded.", NULL);
+        return;
+    }
+    if (api_g.cache_enabled && api_g.redis != NULL) {
+        snprintf(key, sizeof(key), "%srange:v1:%s:%s:%lld:%lld",
+                 api_g.redis_prefix, id, version, (long long)a, (long long)b);
+        api_redis_state(mf_redis_set(api_g.redis, key, body, strlen(body),
+                                     api_g.cache_ttl_s) == MF_REDIS_OK);
+    }
+    mf_http_resp_take(resp, 200, "application/json; charset=utf-8", body,
+                      strlen(body));
+    mf_http_resp_header(resp, "Cache-Status", "metriflow; fwd=miss");
+}
+
+void
+api_summary(struct mf_http_req *req, const struct api_caller *who,
+            struct mf_http_resp *resp)
+{
+    struct api_query q;
+    struct api_page pg;
+    int64_t a, b;
+    if (start(req, QP_SITE | QP_FROM | QP_TO, 0, &q, &pg, resp) != 0 ||
+        range_span(&q, &a, &b, resp) != 0)
+        return;
+    struct plan_text t;
+    const char *params[11];
+    params[0] = pg.site;
+    plan_params(a, b, &t, params + 1);
+    struct mf_pg_res *r = NULL;
+    if (api_db("SELECT " MEASURES " FROM (" RANGE_UNION(SITE_PAGE) ") s", 11,
+               params, &r, NULL) != MF_PG_OK) {
+        api_db_unavailable(resp);
+        return;
+    }
+    json_t *o = series_head(&pg, q.from, q.to);
+    json_t *totals = json_object();
+    add_measures(totals, r, 0, 0);
+    mf_pg_res_free(r);
+    json_object_set_new(o, "totals", totals);
+    mf_http_resp_json(resp, 200, o);
+}
+
+void
+api_top_pages(struct mf_http_req *req, const struct api_caller *who,
+              struct mf_http_resp *resp)
+{
+    struct api_query q;
+    struct api_page pg;
+    struct api_err err = {0};
+    int64_t a, b;
+    int limit, sort;
+    if (start(req, QP_SITE | QP_FROM | QP_TO | QP_SORT | QP_LIMIT, 0, &q, &pg,
+              resp) != 0 ||
+        range_span(&q, &a, &b, resp) != 0)
+        return;
+    if ((sort = api_parse_sort(q.sort, &err)) < 0 ||
+        api_parse_limit(q.limit, 10, &limit, &err) != 0) {
+        api_bad_request(resp, &err);
+        return;
+    }
+    /* The sort key comes from a fixed list, never from the request. */
+    char sql[4096], lim[16];
+    snprintf(sql, sizeof(sql),
+             "SELECT p.path, " MEASURES " FROM (" RANGE_UNION(
+                 SITE_PAGE) ") s JOIN page p USING (page_id) GROUP BY p.path"
+                            " ORDER BY %s DESC NULLS LAST, p.path COLLATE \"C\""
+                            " LIMIT $12::int",
+             api_sort_keys[sort]);
+    snprintf(lim, sizeof(lim), "%d", limit);
+    struct plan_text t;
+    const char *params[12];
+    params[0] = pg.site;
+    plan_params(a, b, &t, params + 1);
+    params[11] = lim;
+    json_t *head = series_head(&pg, q.from, q.to);
+    json_object_set_new(head, "sort", json_string(api_sort_keys[sort]));
+    answer_series(resp, head, sql, 12, params, "path", 0);
+}
+
+void
+api_pages(struct mf_http_req *req, const struct api_caller *who,
+          struct mf_http_resp *resp)
+{
+    struct api_query q;
+    struct api_page pg;
+    struct api_err err = {0};
+    int limit;
+    char prefix[API_PATH_MAX + 1], after[API_PATH_MAX + 1];
+    char pattern[2 * API_PATH_MAX + 2], lim[16];
+    if (start(req, QP_SITE | QP_Q | QP_LIMIT | QP_CURSOR, 0, &q, &pg, resp) !=
+        0)
+        return;
+    if (api_parse_prefix(q.q, prefix, &err) != 0 ||
+        api_parse_limit(q.limit, 100, &limit, &err) != 0 ||
+        (q.cursor != NULL && api_cursor_decode(q.cursor, after, &err) != 0)) {
+        api_bad_request(resp, &err);
+        return;
+    }
+    /* The prefix as a LIKE pattern: its own wildcards escaped. */
+    size_t o = 0;
+    for (const char *p = prefix; *p; p++) {
+        if (*p == '%' || *p == '_' || *p == '\\')
+            pattern[o++] = '\\';
+        pattern[o++] = *p;
+    }
+    pattern[o++] = '%';
+    pattern[o] = '\0';
+    snprintf(lim, sizeof(lim), "%d", limit + 1);
+    const char *params[] = {pg.site, pattern, q.cursor ? after : NULL, lim};
+    struct mf_pg_res *r = NULL;
+    if (api_db("SELECT path FROM page WHERE site = $1"
+               " AND path LIKE $2 ESCAPE '\\'"
+               " AND ($3::text IS NULL OR path COLLATE \"C\" > $3)"
+               " ORDER BY path COLLATE \"C\" LIMIT $4::int",
+               4, params, &r, NULL) != MF_PG_OK) {
+        api_db_unavailable(resp);
+        return;
+    }
+    json_t *out = json_object(), *rows = json_array();
+    int n = mf_pg_res_rows(r);
+    for (int i = 0; i < n && i < limit; i++) {
+        json_t *row = json_object();
+        json_object_set_new(row, "path", json_string(mf_pg_res_value(r, i, 0)));
+        json_array_append_new(rows, row);
+    }
+    json_object_set_new(out, "site", json_string(pg.site));
+    json_object_set_new(out, "rows", rows);
+    char cursor[2 * API_PATH_MAX + 1];
+    if (n > limit && api_cursor_encode(mf_pg_res_value(r, limit - 1, 0), cursor,
+                                       sizeof(cursor)) == 0)
+        json_object_set_new(out, "next_cursor", json_string(cursor));
+    else
+        json_object_set_new(out, "next_cursor", json_null());
+    mf_pg_res_free(r);
+    mf_http_resp_json(resp, 200, out);
+}
