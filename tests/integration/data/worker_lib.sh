@@ -83,3 +83,20 @@ pipeline_idle() { sql_is "SELECT sum(pending) FROM mf_pipeline_status()" 0; }
 worker_batch() {
     case "$1" in stage-ga | stage-psi) echo 1 ;; *) echo 25 ;; esac
 }
+
+# reference_run: one pass of every stage in chain order, each called until
+# it returns 0 and committed after every call: what one worker per stage,
+# run one after another, produces.
+reference_run() {
+    mf_sql "DO \$\$
+        DECLARE s text;
+        BEGIN
+            FOREACH s IN ARRAY ARRAY['stage-ga', 'stage-psi', 'page',
+                'interval', 'daily', 'monthly', 'yearly'] LOOP
+                WHILE mf_stage_run(s, 1000) > 0 LOOP
+                    COMMIT;
+                END LOOP;
+                COMMIT;
+            END LOOP;
+        END \$\$"
+}
