@@ -8,6 +8,7 @@ RUN apt-get update \
       build-essential cmake pkg-config ca-certificates \
       libpq-dev librabbitmq-dev libhiredis-dev libmicrohttpd-dev \
       libjansson-dev libjwt-dev libsodium-dev zlib1g-dev \
+      libjs-chart.js nodejs npm \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .

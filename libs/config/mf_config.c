@@ -283,10 +283,12 @@ mf_cli_parse(struct mf_cli *cli, int argc, char **argv)
         const char *a = argv[i];
         if (!only_args && strcmp(a, "--help") == 0) {
             print_help(cli);
+            mf_cli_free(cli);
             return MF_CLI_EXIT;
         }
         if (!only_args && strcmp(a, "--version") == 0) {
             printf("%s %s\n", cli->program, MF_VERSION);
+            mf_cli_free(cli);
             return MF_CLI_EXIT;
         }
         if (!only_args && strcmp(a, "--") == 0)
@@ -315,6 +317,7 @@ mf_cli_parse(struct mf_cli *cli, int argc, char **argv)
             fprintf(stderr, "%s: %s\n", cli->program, e.msg[i]);
         fprintf(stderr, "Usage: %s %s\nTry '%s --help'.\n", cli->program,
                 cli->usage, cli->program);
+        mf_cli_free(cli);
         return MF_CLI_USAGE;
     }
     return MF_CLI_OK;
@@ -325,6 +328,7 @@ mf_cli_free(struct mf_cli *cli)
 {
     free(cli->args);
     cli->args = NULL;
+    cli->nargs = 0;
 }
 
 void

@@ -59,8 +59,9 @@ enum { MF_CLI_OK = 0, MF_CLI_EXIT = 1, MF_CLI_USAGE = 2 };
 /*
  * Parses argv against cli->opts. Handles --help and --version (printing to
  * standard output: MF_CLI_EXIT) and --config FILE. On errors prints every one
- * to standard error with a usage line and returns MF_CLI_USAGE. cli->args
- * points into argv (freed with mf_cli_free).
+ * to standard error with a usage line and returns MF_CLI_USAGE. On MF_CLI_OK
+ * cli->args points into argv (the array is freed with mf_cli_free); on the
+ * other results nothing stays allocated (calling mf_cli_free is harmless).
  */
 int mf_cli_parse(struct mf_cli *cli, int argc, char **argv);
 

@@ -307,16 +307,20 @@ mf_http_req_id(const struct mf_http_req *req)
 
 /* --- serving ------------------------------------------------------------- */
 
+/* The policy and caching defaults give way to a handler's own (the
+ * dashboard's files set both). */
 static void
-add_security_headers(struct MHD_Response *r)
+add_security_headers(struct MHD_Response *r, const struct mf_http_resp *resp)
 {
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(r, "X-Frame-Options", "DENY");
     MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
-    MHD_add_response_header(r, "Content-Security-Policy",
-                            "default-src 'none'; frame-ancestors 'none'");
+    if (mf_http_resp_get_header(resp, "Content-Security-Policy") == NULL)
+        MHD_add_response_header(r, "Content-Security-Policy",
+                                "default-src 'none'; frame-ancestors 'none'");
     MHD_add_response_header(r, "Cross-Origin-Resource-Policy", "same-origin");
-    MHD_add_response_header(r, "Cache-Control", "no-store");
+    if (mf_http_resp_get_header(resp, "Cache-Control") == NULL)
+        MHD_add_response_header(r, "Cache-Control", "no-store");
 }
 
 /* Queues resp on the connection and reports it through done. */
@@ -332,7 +336,7 @@ answer(struct mf_http_req *req, const struct mf_http_route *route,
         resp->body ? MHD_RESPMEM_MUST_COPY : MHD_RESPMEM_PERSISTENT);
     if (r == NULL)
         return MHD_NO;
-    add_security_headers(r);
+    add_security_headers(r, resp);
     MHD_add_response_header(r, "X-Request-Id", req->id);
     if (resp->ctype != NULL)
         MHD_add_response_header(r, "Content-Type", resp->ctype);

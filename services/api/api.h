@@ -37,6 +37,9 @@ enum api_route {
     R_SUMMARY,
     R_COUNT
 };
+/* The id of every dashboard file's route (static_http.c); R_COUNT itself
+ * stands for "no route" in the metrics. */
+#define R_DASHBOARD (R_COUNT + 1)
 
 /* The route table (main.c), indexed by enum api_route. */
 extern const struct mf_http_route api_routes[R_COUNT];

@@ -5,6 +5,7 @@
 #include "mf_config.h"
 #include "mf_log.h"
 #include "mf_sig.h"
+#include "static.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <time.h>
 
 struct api api_g;
+static struct mf_static *web; /* the dashboard's files; NULL: none */
 
 enum auth_mode { AUTH_NONE, AUTH_REQUIRED, AUTH_OPTIONAL };
 enum limit_mode { LIMIT_NONE, LIMIT_ADDRESS, LIMIT_USER };
@@ -70,6 +72,7 @@ static struct mf_opt opts[] = {
     MF_OPT_JWT_SECRET,
     MF_OPT_REGISTRATION,
     MF_OPT_LOG,
+    MF_STATIC_OPT_WEB_ROOT,
     {"threads", "METRIFLOW_API_THREADS", MF_OPT_INT, "4", "N",
      "HTTP worker threads (each with its own PostgreSQL connection)", 0, 1, 64,
      NULL, NULL, NULL, 0},
@@ -209,6 +212,11 @@ on_request(struct mf_http_req *req, const struct mf_http_route *route,
     struct api_caller who = {0};
     int r = route->id;
 
+    if (r == R_DASHBOARD) { /* a dashboard file: public, like the probes */
+        mf_static_respond(web, req, resp);
+        return;
+    }
+
     /* /auth routes are limited per address before anything else, so that
      * guessing passwords costs the guesser, not the server. */
     if (route_rules[r].limit == LIMIT_ADDRESS &&
@@ -335,14 +343,21 @@ main(int argc, char **argv)
         return 0;
     }
     int rc = mf_cli_parse(&cli, argc, argv);
-    if (rc != MF_CLI_OK)
+    if (rc != MF_CLI_OK) {
+        mf_cli_free(&cli);
         return rc == MF_CLI_EXIT ? 0 : 2;
+    }
     mf_cli_init_log(&cli, "api");
     mf_sig_install();
 
     rc = 1;
     struct mf_http *http = NULL;
-    if (setup(&cli) != 0)
+    struct mf_http_route *routes = NULL;
+    size_t nroutes = 0;
+    if (setup(&cli) != 0 ||
+        mf_static_start(mf_opt_str(&cli, "web-root"), &web) != 0 ||
+        mf_static_routes(web, api_routes, R_COUNT, R_DASHBOARD, &routes,
+                         &nroutes) != 0)
         goto out;
     struct mf_http_config hc = {
         .addr = mf_opt_str(&cli, "http-addr"),
@@ -350,8 +365,8 @@ main(int argc, char **argv)
         .max_body = (size_t)mf_opt_int(&cli, "max-body"),
         .max_conn = 1024,
         .timeout_s = 30,
-        .routes = api_routes,
-        .nroutes = R_COUNT,
+        .routes = routes,
+        .nroutes = nroutes,
         .handle = on_request,
         .done = on_done,
     };
@@ -370,6 +385,8 @@ main(int argc, char **argv)
     mf_info("stopped", NULL);
     rc = 0;
 out:
+    free(routes);
+    mf_static_close(web);
     api_db_close();
     mf_redis_close(api_g.redis);
     mf_jwt_key_free(api_g.jwt);

@@ -14,16 +14,18 @@ static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                  0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
 #define NBUCKET (int)(sizeof(buckets) / sizeof(buckets[0]))
 
-/* Index R_COUNT counts requests that matched no route. */
-static atomic_ullong requests[R_COUNT + 1][NSTATUS];
-static atomic_ullong latency[R_COUNT + 1][NBUCKET + 1];
-static atomic_ullong latency_sum_us[R_COUNT + 1];
+/* Index R_COUNT counts requests that matched no route, R_DASHBOARD those
+ * for the dashboard's files. */
+#define NROUTE (R_DASHBOARD + 1)
+static atomic_ullong requests[NROUTE][NSTATUS];
+static atomic_ullong latency[NROUTE][NBUCKET + 1];
+static atomic_ullong latency_sum_us[NROUTE];
 static atomic_ullong cache_hits, cache_misses, limited;
 
 void
 api_metrics_request(int route, int status, int64_t usec)
 {
-    if (route < 0 || route > R_COUNT)
+    if (route < 0 || route >= NROUTE)
         route = R_COUNT;
     int s = NSTATUS - 1;
     for (int i = 0; i < NSTATUS - 1; i++)
@@ -93,6 +95,8 @@ put(struct text *t, const char *fmt, ...)
 static const char *
 route_label(int r)
 {
+    if (r == R_DASHBOARD)
+        return "dashboard";
     return r < R_COUNT ? api_routes[r].path : "unmatched";
 }
 
@@ -102,7 +106,7 @@ put_histograms(struct text *t)
     put(t, "# HELP metriflow_api_request_duration_seconds Time from request "
            "to answer.\n# TYPE metriflow_api_request_duration_seconds "
            "histogram\n");
-    for (int r = 0; r <= R_COUNT; r++) {
+    for (int r = 0; r < NROUTE; r++) {
         unsigned long long cum = 0;
         for (int b = 0; b <= NBUCKET; b++) {
             cum += atomic_load(&latency[r][b]);
@@ -139,7 +143,7 @@ api_metrics(struct mf_http_req *req, const struct api_caller *who,
     }
     put(&t, "# HELP metriflow_api_requests_total Answers by route and "
             "status.\n# TYPE metriflow_api_requests_total counter\n");
-    for (int r = 0; r <= R_COUNT; r++)
+    for (int r = 0; r < NROUTE; r++)
         for (int s = 0; s < NSTATUS; s++) {
             unsigned long long n = atomic_load(&requests[r][s]);
             if (n == 0)

@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "mf_time.h"
@@ -165,6 +166,80 @@ test_date_month_year(void **state)
     assert_int_equal(mf_time_parse_year("20a6", 4, &v), -1);
 }
 
+static void
+test_offsets_cross_days_and_years(void **state)
+{
+    (void)state;
+    /* Local dates on the other side of midnight, month and year ends. */
+    assert_int_equal(parse_ok("2025-12-31T23:30:00-01:00"),
+                     parse_ok("2026-01-01T00:30:00Z"));
+    assert_int_equal(parse_ok("2026-01-01T00:30:00+01:00"),
+                     parse_ok("2025-12-31T23:30:00Z"));
+    assert_int_equal(parse_ok("2024-03-01T01:00:00+02:00"),
+                     parse_ok("2024-02-29T23:00:00Z"));
+    assert_int_equal(parse_ok("2023-03-01T01:00:00+02:00"),
+                     parse_ok("2023-02-28T23:00:00Z"));
+    assert_int_equal(parse_ok("2026-04-30T20:00:00-05:45"),
+                     parse_ok("2026-05-01T01:45:00Z"));
+    assert_int_equal(parse_ok("2026-01-01T13:59:59+14:00"),
+                     parse_ok("2025-12-31T23:59:59Z"));
+    assert_int_equal(parse_ok("2025-12-31T12:00:00-12:00"),
+                     parse_ok("2026-01-01T00:00:00Z"));
+    assert_int_equal(parse_ok("2026-03-14T10:00:00.000001+05:30"),
+                     parse_ok("2026-03-14T04:30:00Z") + 1);
+    /* The periods follow the UTC instant, not the local date. */
+    int64_t t = parse_ok("2026-01-01T01:00:00+02:00");
+    assert_int_equal(mf_time_year(t), 2025);
+    assert_int_equal(mf_time_month(t), (2025 - 1970) * 12 + 11);
+    assert_int_equal(mf_time_day(t), mf_days_from_civil(2025, 12, 31));
+    assert_int_equal(mf_time_interval(t), 6);
+}
+
+static void
+test_every_month_length(void **state)
+{
+    (void)state;
+    char buf[40];
+    for (int64_t y = 1970; y <= 2199; y++) {
+        for (int m = 1; m <= 12; m++) {
+            int dim = mf_days_in_month(y, m);
+            int want = m == 2 ? 28 + mf_is_leap(y)
+                       : (m == 4 || m == 6 || m == 9 || m == 11) ? 30
+                                                                 : 31;
+            assert_int_equal(dim, want);
+            snprintf(buf, sizeof(buf), "%04d-%02d-%02dT12:00:00Z", (int)y, m,
+                     dim);
+            int64_t last = parse_ok(buf);
+            snprintf(buf, sizeof(buf), "%04d-%02d-%02dT12:00:00Z", (int)y, m,
+                     dim + 1);
+            parse_bad(buf);
+            /* The last day plus one day is the first of the next month. */
+            int64_t next = last + MF_USEC_PER_DAY;
+            snprintf(buf, sizeof(buf), "%04d-%02d-01T12:00:00Z",
+                     (int)(m == 12 ? y + 1 : y), m == 12 ? 1 : m + 1);
+            if (!(y == 2199 && m == 12))
+                assert_int_equal(parse_ok(buf), next);
+        }
+    }
+}
+
+static void
+test_unix_and_intervals(void **state)
+{
+    (void)state;
+    const char *why;
+    int64_t us;
+    assert_int_equal(mf_time_from_unix(INT64_C(1773482400), &us, &why), 0);
+    assert_int_equal(us, parse_ok("2026-03-14T10:00:00Z"));
+    for (int h = 0; h < 24; h++) {
+        int64_t at = parse_ok("2026-03-14T00:00:00Z") + h * MF_USEC_PER_HOUR;
+        assert_int_equal(mf_time_interval(at), h / 4 + 1);
+        assert_int_equal(mf_time_interval(at + MF_USEC_PER_HOUR - 1),
+                         h / 4 + 1);
+        assert_int_equal(mf_time_hour_start(at + 1234567), at);
+    }
+}
+
 int
 main(void)
 {
@@ -175,6 +250,9 @@ main(void)
         cmocka_unit_test(test_record_year_bounds),
         cmocka_unit_test(test_periods),
         cmocka_unit_test(test_date_month_year),
+        cmocka_unit_test(test_offsets_cross_days_and_years),
+        cmocka_unit_test(test_every_month_length),
+        cmocka_unit_test(test_unix_and_intervals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

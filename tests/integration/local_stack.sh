@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# tools/metriflow-local on a private instance (own directory, own ports):
+# up --services-only twice, status with live pids, env, psql, down.
+# Never touches the shared stack the other tests use.
+source "$MF_ROOT/tests/lib.sh"
+
+export MF_LOCAL_DIR=$T_OUT/stack MF_PG_PORT=45432 MF_AMQP_PORT=45672 \
+    MF_REDIS_PORT=46379 MF_HTTP_PORT=48080
+LOCAL=$MF_ROOT/tools/metriflow-local
+rm -rf "$MF_LOCAL_DIR"
+
+# Whatever happens, leave nothing of the private instance running.
+trap '"$LOCAL" down >/dev/null 2>&1 || true' EXIT
+
+# pid_of NAME: the pid column of NAME in `status`, "-" when stopped.
+pid_of() { "$LOCAL" status | awk -v n="$1" '$1 == n { print $2 }'; }
+state_of() { "$LOCAL" status | awk -v n="$1" '$1 == n { print $3 }'; }
+
+check "up --services-only starts the services" "$LOCAL" up --services-only \
+    >"$T_OUT/up1.log" 2>&1
+declare -A pid
+for s in postgresql rabbitmq redis; do
+    pid[$s]=$(pid_of $s)
+    check_eq "status: $s running" running "$(state_of $s)"
+    check "status: $s has a live pid (${pid[$s]})" kill -0 "${pid[$s]}"
+done
+check_eq "status: the daemons are not started by --services-only" stopped \
+    "$(state_of api)"
+check "postgresql runs as an unprivileged user" \
+    [ "$(ps -o uid= -p "${pid[postgresql]}" | tr -d ' ')" != 0 ]
+
+check "up --services-only again succeeds" "$LOCAL" up --services-only \
+    >"$T_OUT/up2.log" 2>&1
+for s in postgresql rabbitmq redis; do
+    check_eq "the second up keeps $s (same pid)" "${pid[$s]}" "$(pid_of $s)"
+done
+
+"$LOCAL" env >"$T_OUT/env.sh"
+for v in METRIFLOW_PG_URL METRIFLOW_AMQP_URL METRIFLOW_REDIS_URL \
+    METRIFLOW_HTTP_ADDR METRIFLOW_JWT_SECRET METRIFLOW_REGISTRATION \
+    METRIFLOW_LOG; do
+    check "env exports $v" grep -q "^export $v='..*'$" "$T_OUT/env.sh"
+done
+check_eq "env prints nothing else" 7 "$(grep -vc '^$' "$T_OUT/env.sh")"
+(
+    # shellcheck disable=SC1091
+    . "$T_OUT/env.sh"
+    check "the PostgreSQL URL uses the private port" grep -q ":45432/" <<<"$METRIFLOW_PG_URL"
+    check "the AMQP URL uses the private port" grep -q ":45672/" <<<"$METRIFLOW_AMQP_URL"
+    check "the Redis URL uses the private port" grep -q ":46379/" <<<"$METRIFLOW_REDIS_URL"
+    check_eq "the API address uses the private port" 127.0.0.1:48080 "$METRIFLOW_HTTP_ADDR"
+    check "the JWT secret has at least 32 bytes" [ ${#METRIFLOW_JWT_SECRET} -ge 32 ]
+    check_eq "psql through the exported URL" 42 \
+        "$(psql "$METRIFLOW_PG_URL" -qAtX -c 'SELECT 42')"
+    pw=${METRIFLOW_REDIS_URL#redis://:}
+    pw=${pw%%@*}
+    check_eq "redis answers with the exported password" PONG \
+        "$(redis-cli -h 127.0.0.1 -p 46379 -a "$pw" --no-auth-warning ping)"
+    check "rabbitmq accepts AMQP connections on its port" \
+        bash -c "exec 3<>/dev/tcp/127.0.0.1/45672"
+) | tee "$T_OUT/env_checks.tap"
+T_N=$((T_N + $(grep -cE '^(ok|not ok) ' "$T_OUT/env_checks.tap")))
+T_FAIL=$((T_FAIL + $(grep -c '^not ok ' "$T_OUT/env_checks.tap")))
+check_eq "metriflow-local psql runs a query" 7 \
+    "$("$LOCAL" psql -qAtX -c 'SELECT 3 + 4')"
+check "an unknown command exits 2" bash -c "'$LOCAL' frobnicate 2>/dev/null; [ \$? -eq 2 ]"
+
+check "down succeeds" "$LOCAL" down >"$T_OUT/down.log" 2>&1
+for s in postgresql rabbitmq redis; do
+    check "down stopped $s (pid ${pid[$s]} gone)" bash -c "! kill -0 ${pid[$s]} 2>/dev/null"
+    check_eq "status: $s stopped" stopped "$(state_of $s)"
+done
+check "down again is harmless" "$LOCAL" down >"$T_OUT/down2.log" 2>&1
+
+mf_done
