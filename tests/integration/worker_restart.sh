@@ -45,7 +45,7 @@ check "RabbitMQ stopped" bash -c "! '$MFT_AMQP' count mf.page"
 load_batches 21 30
 sleep 2
 "$LOCAL" start rabbitmq >"$T_OUT/start-rabbitmq.log" 2>&1
-check "RabbitMQ started again" "$MFT_AMQP" count mf.page
+check "RabbitMQ started again" queue_is mf.dead 0
 # What the ingest daemon does after its own reconnect: announce the
 # batches it stored while the broker was away.
 notify_raw
@@ -69,7 +69,7 @@ notify_raw
 check "stage-ga retries PostgreSQL while it is away" \
     wait_until 30 log_has stage-ga "cannot connect to PostgreSQL; retrying"
 "$LOCAL" start postgresql >"$T_OUT/start-postgresql.log" 2>&1
-check "PostgreSQL started again" psql "$METRIFLOW_PG_URL" -qAtXc 'SELECT 1'
+check "PostgreSQL started again" sql_is "SELECT 1" 1
 check "the pipeline becomes idle after the PostgreSQL restart" \
     wait_until 120 pipeline_idle
 check "stage-ga reconnected after failed attempts" \

@@ -1,6 +1,7 @@
 -- One line per table of the staged and aggregate levels: the table name and
 -- the md5 of its rows, with page ids replaced by (site, path) so that two
 -- databases that created their pages in different orders compare equal.
+SELECT * FROM (
 SELECT 'staged_ga', md5(coalesce(string_agg(r, '|' ORDER BY r), ''))
 FROM (SELECT p.site || p.path || (to_jsonb(t) - 'page_id')::text r
       FROM staged_ga t JOIN page p USING (page_id)) x
@@ -27,4 +28,5 @@ FROM (SELECT p.site || p.path || (to_jsonb(t) - 'page_id')::text r
 UNION ALL
 SELECT 'agg_year', md5(coalesce(string_agg(r, '|' ORDER BY r), ''))
 FROM (SELECT p.site || p.path || (to_jsonb(t) - 'page_id')::text r
-      FROM agg_year t JOIN page p USING (page_id)) x;
+      FROM agg_year t JOIN page p USING (page_id)) x
+) s ORDER BY 1;
