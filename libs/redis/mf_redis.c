@@ -366,8 +366,11 @@ mf_redis_eval_ints(struct mf_redis *r, const char *lua, const char *key,
     redisReply *rep = NULL;
     if (!known && (rc = load_script(r, c, lua)) != MF_REDIS_OK)
         goto out;
-    if (!known)
+    if (!known) {
+        pthread_mutex_lock(&r->lock);
         memcpy(sha, r->sha, sizeof(sha));
+        pthread_mutex_unlock(&r->lock);
+    }
     rep = evalsha(c, sha, key, nargs, args);
     if (rep != NULL && rep->type == REDIS_REPLY_ERROR &&
         strncmp(rep->str, "NOSCRIPT", 8) == 0) {
@@ -376,7 +379,10 @@ mf_redis_eval_ints(struct mf_redis *r, const char *lua, const char *key,
         rep = NULL;
         if ((rc = load_script(r, c, lua)) != MF_REDIS_OK)
             goto out;
-        rep = evalsha(c, r->sha, key, nargs, args);
+        pthread_mutex_lock(&r->lock);
+        memcpy(sha, r->sha, sizeof(sha));
+        pthread_mutex_unlock(&r->lock);
+        rep = evalsha(c, sha, key, nargs, args);
     }
     rc = MF_REDIS_DOWN;
     if (rep == NULL)

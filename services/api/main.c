@@ -224,13 +224,17 @@ on_request(struct mf_http_req *req, const struct mf_http_route *route,
         return;
     if (route_rules[r].auth != AUTH_NONE) {
         int a = authenticate(req, &who, resp);
-        if (a < 0)
-            return;
         if (a == 0 && route_rules[r].auth == AUTH_REQUIRED) {
             mf_http_resp_problem(resp, 401, "Unauthorized",
                                  "This route needs an access token.", NULL);
             mf_http_resp_header(resp, "WWW-Authenticate",
                                 "Bearer realm=\"metriflow\"");
+        }
+        if (a < 0 || (a == 0 && route_rules[r].auth == AUTH_REQUIRED)) {
+            /* Without a user, the address pays (and token guessing is
+             * limited like password guessing). */
+            if (route_rules[r].limit == LIMIT_USER)
+                rate_limit(req, LIMIT_ADDRESS, &who, resp);
             return;
         }
     }

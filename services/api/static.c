@@ -21,20 +21,13 @@
 #define INSTALLED_ROOT "/usr/local/share/metriflow/web"
 #define URL_MAX        512
 
-/* script-src 'self' only: no inline script, no eval, no other origin. */
+/* One policy for every file, /docs included: scripts and styles only
+ * from this origin, no inline script, no eval, no framing. */
 #define CSP_DASHBOARD                                                          \
     "default-src 'none'; script-src 'self'; style-src 'self'; "                \
     "img-src 'self' data:; connect-src 'self'; font-src 'self'; "              \
     "manifest-src 'self'; base-uri 'none'; form-action 'self'; "               \
     "frame-ancestors 'none'"
-/* Swagger UI sets style attributes from its components, so /docs allows
- * inline styles (never inline scripts). */
-#define CSP_DOCS                                                               \
-    "default-src 'none'; script-src 'self'; "                                  \
-    "style-src 'self' 'unsafe-inline'; img-src 'self' data:; "                 \
-    "connect-src 'self'; font-src 'self'; base-uri 'none'; "                   \
-    "form-action 'self'; frame-ancestors 'none'"
-
 #define CACHE_REVALIDATE "no-cache"
 #define CACHE_VENDOR     "public, max-age=86400"
 
@@ -43,7 +36,6 @@ struct file {
     char *body;
     size_t len;
     const char *ctype;
-    const char *csp;
     const char *cache;
     char etag[24]; /* "\"" 16 hex digits "\"" */
 };
@@ -145,33 +137,33 @@ mf_static_path_ok(const char *p)
     return 1;
 }
 
-/* The URL of file rel (relative to the root), or "" when it is not served
- * at a URL of its own (docs.html and index.html have fixed URLs). */
-static void
+/* The URL of file rel (relative to the root) into url (size n). Returns 0,
+ * or -1 when the file is not served at a URL of its own or the URL would
+ * not pass mf_static_path_ok (docs.html and index.html have fixed URLs). */
+static int
 url_of(const char *rel, char *url, size_t n)
 {
-    url[0] = '\0';
+    int len = -1;
+
     if (strcmp(rel, "index.html") == 0)
-        snprintf(url, n, "/index.html");
+        len = snprintf(url, n, "/index.html");
     else if (strcmp(rel, "docs.html") == 0)
-        snprintf(url, n, "/docs");
+        len = snprintf(url, n, "/docs");
     else if (strncmp(rel, "assets/", 7) == 0)
-        snprintf(url, n, "/%s", rel);
+        len = snprintf(url, n, "/%s", rel);
+    if (len < 0 || (size_t)len >= n || !mf_static_path_ok(url))
+        return -1;
+    return 0;
 }
 
+/* Adds the file at url, taking over body. Returns 0, or -1 with err set
+ * (body freed) when the table is full. */
 static int
-add_file(struct mf_static *st, const char *rel, char *body, size_t len,
-         char *err, size_t errlen)
+add_file(struct mf_static *st, const char *url, const char *rel, char *body,
+         size_t len, char *err, size_t errlen)
 {
     struct file *f;
-    char url[URL_MAX];
-    int n;
 
-    url_of(rel, url, sizeof url);
-    if (url[0] == '\0' || !mf_static_path_ok(url)) {
-        free(body);
-        return 0; /* not served */
-    }
     if (st->nfiles >= MF_STATIC_MAX_FILES) {
         free(body);
         fail(err, errlen, "more than %d files under the web root",
@@ -180,12 +172,10 @@ add_file(struct mf_static *st, const char *rel, char *body, size_t len,
     }
     f = &st->files[st->nfiles++];
     memset(f, 0, sizeof *f);
-    n = snprintf(f->url, sizeof f->url, "%s", url);
-    (void)n;
+    snprintf(f->url, sizeof f->url, "%s", url);
     f->body = body;
     f->len = len;
     f->ctype = content_type(rel);
-    f->csp = strcmp(rel, "docs.html") == 0 ? CSP_DOCS : CSP_DASHBOARD;
     f->cache = strncmp(rel, "assets/vendor/", 14) == 0 ? CACHE_VENDOR
                                                        : CACHE_REVALIDATE;
     snprintf(f->etag, sizeof f->etag, "\"%016llx\"",
@@ -269,7 +259,7 @@ static int
 scan_entry(struct mf_static *st, const char *rel, int depth, char *err,
            size_t errlen)
 {
-    char path[PATH_MAX], resolved[PATH_MAX];
+    char path[PATH_MAX], resolved[PATH_MAX], url[URL_MAX];
     struct stat sb;
     char *body;
     size_t len;
@@ -282,11 +272,12 @@ scan_entry(struct mf_static *st, const char *rel, int depth, char *err,
         return 0;
     if (S_ISDIR(sb.st_mode))
         return scan_dir(st, rel, depth + 1, err, errlen);
-    if (!S_ISREG(sb.st_mode) || content_type(rel) == NULL)
-        return 0;
+    if (!S_ISREG(sb.st_mode) || content_type(rel) == NULL ||
+        url_of(rel, url, sizeof url) != 0)
+        return 0; /* not served */
     if (read_file(st, resolved, rel, &body, &len, err, errlen) != 0)
         return -1;
-    return add_file(st, rel, body, len, err, errlen);
+    return add_file(st, url, rel, body, len, err, errlen);
 }
 
 static int
@@ -464,7 +455,7 @@ mf_static_lookup(const struct mf_static *st, const char *url_path,
         header(a, "Cache-Control", "no-store");
         return;
     }
-    header(a, "Content-Security-Policy", f->csp);
+    header(a, "Content-Security-Policy", CSP_DASHBOARD);
     header(a, "Cache-Control", f->cache);
     header(a, "ETag", f->etag);
     if (etag_matches(if_none_match, f->etag)) {

@@ -13,7 +13,7 @@
 --   4. daily, monthly, yearly: give the changed pages a new data_version.
 -- Returns the number of keys claimed (0: nothing pending).
 CREATE OR REPLACE FUNCTION mf__stage_rollup(p_stage text, p_max integer)
-RETURNS integer LANGUAGE plpgsql AS $fn$
+RETURNS integer LANGUAGE plpgsql SET enable_hashagg = off AS $fn$
 DECLARE
     -- queue, its key column and type
     v_queue text;
@@ -96,23 +96,44 @@ BEGIN
                 AS c(page_id, k)),
         comp AS MATERIALIZED (
             SELECT c.page_id, %2$s, %3$s
-            FROM c JOIN %4$I s ON s.page_id = c.page_id AND %5$s
+            FROM c CROSS JOIN LATERAL (
+                SELECT * FROM %4$I s WHERE s.page_id = c.page_id AND %5$s
+                OFFSET 0) s
             GROUP BY %14$s),
+        old AS MATERIALIZED (
+            SELECT d.*
+            FROM c CROSS JOIN LATERAL (
+                SELECT d.ctid AS tid, d.* FROM %6$I d
+                WHERE d.page_id = c.page_id AND %7$s
+                OFFSET 0) d),
         del AS (
-            DELETE FROM %6$I d USING c
-            WHERE d.page_id = c.page_id AND %7$s
-              AND NOT EXISTS (SELECT 1 FROM comp
-                              WHERE (comp.page_id, %8$s) = (d.page_id, %9$s))
+            DELETE FROM %6$I d
+            WHERE d.ctid = ANY (ARRAY(
+                SELECT tid FROM old d
+                WHERE NOT EXISTS (
+                    SELECT 1 FROM comp
+                    WHERE (comp.page_id, %8$s) = (d.page_id, %9$s))))
+            RETURNING d.page_id, %10$s AS nk),
+        ins AS (
+            INSERT INTO %6$I AS d (page_id, %15$s, %11$s)
+            SELECT * FROM comp
+            WHERE NOT EXISTS (
+                SELECT 1 FROM old d
+                WHERE (comp.page_id, %8$s) = (d.page_id, %9$s))
+            ORDER BY %14$s
             RETURNING d.page_id, %10$s AS nk),
         up AS (
             INSERT INTO %6$I AS d (page_id, %15$s, %11$s)
-            SELECT * FROM comp ORDER BY %14$s
+            SELECT comp.* FROM comp JOIN old d
+              ON (comp.page_id, %8$s) = (d.page_id, %9$s)
+            WHERE (%13$s) IS DISTINCT FROM (%16$s)
+            ORDER BY %14$s
             ON CONFLICT (page_id, %15$s) DO UPDATE SET (%11$s) = (%12$s)
-                WHERE (%13$s) IS DISTINCT FROM (%12$s)
             RETURNING d.page_id, %10$s AS nk),
         ch AS (
             SELECT DISTINCT page_id, nk
-            FROM (SELECT * FROM up UNION ALL SELECT * FROM del) x)
+            FROM (SELECT * FROM ins UNION ALL SELECT * FROM up
+                  UNION ALL SELECT * FROM del) x)
         SELECT array_agg(page_id ORDER BY page_id, nk),
                array_agg(nk::text ORDER BY page_id, nk)
         FROM ch$q$,
@@ -126,7 +147,7 @@ BEGIN
         (SELECT string_agg(i::text, ', ')
          FROM generate_series(1, 1 + cardinality(
              string_to_array(v_dkeys, ','))) AS i),
-        v_dkeys);
+        v_dkeys, mf__cols('comp.'));
     EXECUTE v_sql INTO v_npids, v_nkeys USING v_pids, v_keys;
     IF v_npids IS NULL THEN
         RETURN cardinality(v_pids);

@@ -19,7 +19,8 @@
 -- max_units below 1 raises invalid_parameter_value (22023). On any error
 -- the caller rolls back and the claimed work is pending again.
 CREATE OR REPLACE FUNCTION mf_stage_run(stage text, max_units integer)
-RETURNS integer LANGUAGE plpgsql SET TimeZone = 'UTC' AS $fn$
+RETURNS integer LANGUAGE plpgsql
+SET TimeZone = 'UTC' SET jit = off SET work_mem = '256MB' AS $fn$
 DECLARE
     v_stage text := $1;
     v_t0    timestamptz := clock_timestamp();

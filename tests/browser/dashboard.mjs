@@ -102,6 +102,12 @@ async function settled() {
 }
 
 async function tilesMatch(label, totals) {
+  const charts = await page.evaluate(() => ({
+    traffic: document.querySelector("#traffic-state").hidden,
+    perf: document.querySelector("#perf-state").hidden,
+    says: document.querySelector("#traffic-state").textContent,
+  }));
+  check(`${label}: the traffic and performance charts are drawn`, charts.traffic && charts.perf, charts.says);
   const tiles = await page.$$eval("#tiles .tile", (els) =>
     els.map((e) => ({
       field: e.dataset.field,
@@ -230,6 +236,15 @@ await step("sorting the top pages", async () => {
   await settled();
 });
 
+await step("the skip link", async () => {
+  const before = await page.evaluate(() => location.hash);
+  await page.focus(".skip");
+  await page.keyboard.press("Enter");
+  const after = await page.evaluate(() => ({ hash: location.hash, focus: document.activeElement.id }));
+  check("the skip link moves the focus to the content and keeps the view",
+    after.focus === "main" && after.hash === before, JSON.stringify(after));
+});
+
 await step("last 7 days", async () => {
   await page.focus('[data-preset="last7"]');
   await page.keyboard.press("Enter");
@@ -338,6 +353,8 @@ await step("a phone-sized screen", async () => {
   await page.waitForTimeout(300); // let Chart.js resize before the picture
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   check("nothing but the tables scrolls sideways on a phone", overflow <= 0, `${overflow}px`);
+  check("on a phone the charts are drawn too",
+    await page.evaluate(() => document.querySelector("#traffic-state").hidden && document.querySelector("#perf-state").hidden));
   await shot("07-phone");
   await page.setViewportSize({ width: 1280, height: 900 });
 });

@@ -71,6 +71,8 @@ check_eq "and then a hit with the new numbers" "metriflow; hit $(( $(echo "$FIRS
     "$(get "$Q" >/dev/null; echo "$(header Cache-Status) $(body_jq .totals.views)")"
 check_eq "the user's bucket is exhausted: 429" 429 "$(get "$Q")"
 check_eq "  Retry-After" 1 "$(r=$(header Retry-After); [ "$r" -ge 1 ] && echo 1)"
+redis-cli -p "$REDIS_PORT" -a private-pass --no-auth-warning SCRIPT FLUSH >/dev/null
+check_eq "after SCRIPT FLUSH the script is reloaded: still 429 from Redis" 429 "$(get "$Q")"
 check "  bucket lives in Redis" bash -c "redis-cli -p $REDIS_PORT -a private-pass --no-auth-warning -n 3 --scan --pattern '*rl:u:*' | grep -q rl"
 
 check "/metrics counts hits and misses" bash -c \

@@ -63,6 +63,8 @@ call GET /nope >/dev/null
 check_eq "404 is a problem" "application/problem+json 404" "$(header Content-Type) $(body_jq .status)"
 check_eq "RateLimit headers on a limited route" 1 \
     "$(get /api/v1/pages >/dev/null; test -n "$(header RateLimit-Limit)" && test -n "$(header RateLimit-Reset)" && echo 1)"
+check_eq "RateLimit headers on a 401 of a limited route (the address pays)" 1 \
+    "$(call GET /api/v1/pages >/dev/null; test -n "$(header RateLimit-Remaining)" && echo 1)"
 check_eq "no RateLimit headers on probes" "" "$(call GET /healthz >/dev/null; header RateLimit-Limit)"
 
 # --- metrics ---------------------------------------------------------------------

@@ -95,6 +95,12 @@ check_eq "the data set has 6 pages" 6 "$(mf_sql 'SELECT count(*) FROM page')"
 # --- the API on a free port -------------------------------------------------
 export METRIFLOW_JWT_SECRET
 METRIFLOW_JWT_SECRET=$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=')
+METRIFLOW_WEB_ROOT=/nonexistent/web timeout 30 "$MF_BIN/metriflow-api" \
+    --http-addr 127.0.0.1:0 >"$T_OUT/badroot.log" 2>&1
+check_eq "a configured web root that does not exist stops the start" 1 "$?"
+check "… and the log says why" \
+    grep -q "cannot load the dashboard's files" "$T_OUT/badroot.log"
+
 log=$T_OUT/api.log
 : >"$log" # empty before the start, so no earlier run's port is read
 # A 30-second access token makes the browser refresh it during the test.

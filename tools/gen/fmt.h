@@ -31,12 +31,14 @@ static const char digit_pairs[201] = "00010203040506070809"
                                      "80818283848586878889"
                                      "90919293949596979899";
 
-/* Appends v in decimal (at most 20 bytes). */
+/* Appends v in decimal (at most 20 bytes), writing in place from the end. */
 static inline char *
 put_u64(char *p, uint64_t v)
 {
-    char tmp[24];
-    char *t = tmp + sizeof(tmp);
+    int n = 1;
+    for (uint64_t t = v; t >= 10; t /= 10)
+        n++;
+    char *end = p + n, *t = end;
     while (v >= 100) {
         unsigned d = (unsigned)(v % 100) * 2;
         v /= 100;
@@ -50,8 +52,14 @@ put_u64(char *p, uint64_t v)
     } else {
         *--t = (char)('0' + v);
     }
-    return put_mem(p, t, (size_t)(tmp + sizeof(tmp) - t));
+    return end;
 }
+
+/*
+ * Appends the first n bytes of s, copying a fixed W bytes: both s and the
+ * room at p must have W bytes (W a constant, so the copy is a few moves).
+ */
+#define PUT_FIXED(p, s, n, W) (memcpy((p), (s), (W)), (p) + (n))
 
 /* Appends v (may be negative) in decimal. */
 static inline char *

@@ -4,6 +4,8 @@
 
 const STORE = "metriflow.auth";
 const BASE = "/api/v1";
+const CACHE_MS = 60000; // how long a report answer is reused
+const CACHE_MAX = 2000; // answers kept at most
 
 export class ApiError extends Error {
   constructor(status, title, detail, field) {
@@ -61,6 +63,7 @@ export class Api {
     this.auth = null;
     this.timer = null;
     this.refreshing = null;
+    this.cache = new Map();
     try {
       const saved = JSON.parse(sessionStorage.getItem(STORE) || "null");
       if (saved && saved.access && saved.refresh) this.auth = saved;
@@ -95,6 +98,7 @@ export class Api {
 
   forget() {
     this.auth = null;
+    this.cache.clear();
     clearTimeout(this.timer);
     this.timer = null;
     sessionStorage.removeItem(STORE);
@@ -171,28 +175,44 @@ export class Api {
     }
   }
 
-  // GET /api/v1<path>?params with the bearer token; one refresh and retry
-  // on 401. Returns the parsed JSON body or throws an ApiError.
-  async get(path, params = {}, signal = undefined) {
+  // GET /api/v1<path>?params with the bearer token. A 401 refreshes the
+  // token and retries once; a 429 waits for Retry-After (at most 10 s) and
+  // retries twice. Answers are kept for CACHE_MS so that going back to a
+  // range asks nothing again. Returns the parsed JSON body or throws an
+  // ApiError.
+  async get(path, params = {}) {
     if (!this.auth) throw new ApiError(401, "", "Not signed in");
-    if (Date.now() >= this.auth.expiresAt - 5000) await this.refresh();
     const query = new URLSearchParams();
     for (const [k, v] of Object.entries(params)) {
       if (v !== undefined && v !== null && v !== "") query.set(k, String(v));
     }
-    const url = `${BASE}${path}${query.size || [...query].length ? `?${query}` : ""}`;
-    for (let attempt = 0; ; attempt += 1) {
+    const url = `${BASE}${path}${[...query].length ? `?${query}` : ""}`;
+    const hit = this.cache.get(url);
+    if (hit && Date.now() - hit.at < CACHE_MS) return hit.body;
+    if (Date.now() >= this.auth.expiresAt - 5000) await this.refresh();
+    let refreshed = false;
+    let waits = 0;
+    for (;;) {
       const res = await fetch(url, {
         headers: { Authorization: `Bearer ${this.auth.access}`, Accept: "application/json" },
         credentials: "omit",
-        signal,
       });
-      if (res.status === 401 && attempt === 0) {
+      if (res.status === 401 && !refreshed) {
+        refreshed = true;
         await this.refresh();
         continue;
       }
+      if (res.status === 429 && waits < 2) {
+        waits += 1;
+        const after = Number(res.headers.get("Retry-After")) || 1;
+        await new Promise((r) => setTimeout(r, Math.min(after, 10) * 1000));
+        continue;
+      }
       if (!res.ok) throw await problem(res);
-      return res.json();
+      const body = await res.json();
+      if (this.cache.size >= CACHE_MAX) this.cache.clear();
+      this.cache.set(url, { at: Date.now(), body });
+      return body;
     }
   }
 }

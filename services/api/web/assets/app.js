@@ -266,7 +266,7 @@ async function loadSeries(state, gen) {
   } catch (err) {
     if (gen !== generation) return;
     setState(tState, `The traffic could not be loaded: ${describeError(err)}`);
-    setState(pState, "");
+    setState(pState, `The performance could not be loaded: ${describeError(err)}`);
     return;
   }
   if (gen !== generation) return;
@@ -576,6 +576,12 @@ function onControls(event) {
 }
 
 function start() {
+  // The skip link moves the focus; it must not change the URL fragment,
+  // which holds the view's state.
+  document.querySelector(".skip").addEventListener("click", (event) => {
+    event.preventDefault();
+    $("main").focus();
+  });
   $("signin-form").addEventListener("submit", onSignIn);
   $("signout").addEventListener("click", onSignOut);
   $("controls").addEventListener("submit", onControls);
