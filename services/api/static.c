@@ -291,7 +291,12 @@ scan_dir(struct mf_static *st, const char *rel, int depth, char *err,
 
     if (depth > MF_STATIC_MAX_DEPTH)
         return 0;
-    snprintf(path, sizeof path, "%s%s%s", st->root, rel[0] ? "/" : "", rel);
+    int n =
+        snprintf(path, sizeof path, "%s%s%s", st->root, rel[0] ? "/" : "", rel);
+    if (n < 0 || (size_t)n >= sizeof path) {
+        fail(err, errlen, "web directory path too long: %s", rel);
+        return -1;
+    }
     d = opendir(path);
     if (d == NULL) {
         fail(err, errlen, "cannot open web directory %s: %s", path,
