@@ -66,6 +66,9 @@ run ga-inv ga 2000 --invalid 0.1
 run psi-inv psi 2000 --invalid 0.1
 run ga-inv-array ga 2000 --invalid 0.1 --format array
 run psi-inv-array psi 2000 --invalid 0.1 --format array
+# Nearly all corrections of very few records: each differs from the last.
+run psi-corr-many psi 3000 --pages 1 --sites 1 --corrections 0.999
+run ga-dup-many ga 3000 --pages 1 --sites 1 --duplicates 0.999
 # Shares whose products end in .5: rounding is half up.
 run ga-round ga 30 --pages 2 --sites 1 --late 0.05 --duplicates 0.15 --corrections 0.25 --invalid 0.35
 
