@@ -13,7 +13,7 @@
 
 /* Limits: a record, a chunk, a rejected record's kept text. */
 #define INGEST_RECORD_MAX   (1024 * 1024)
-#define INGEST_CHUNK_BYTES  (4 * 1024 * 1024)
+#define INGEST_CHUNK_BYTES  (6 * 1024 * 1024)
 #define INGEST_CHUNK_RECS   50000
 #define INGEST_REJECT_TEXT  4096
 #define INGEST_REASON_MAX   256

@@ -303,6 +303,8 @@ notify(struct job *j, int kind, int64_t batch_id)
 static int
 load_chunk(struct job *j, struct chunk *c)
 {
+    int64_t t0 = now_ms(), t1;
+
     for (;;) {
         if (j->pg == NULL || !mf_pg_alive(j->pg))
             if (pg_ready(j) != 0) {
@@ -323,16 +325,18 @@ load_chunk(struct job *j, struct chunk *c)
                 "first_ord=%lld error=%s", (long long)c->first_ord,
                 mf_pg_error(j->pg));
     }
+    t1 = now_ms();
     j->res->accepted += c->accepted[1] + c->accepted[2];
     j->res->rejected += c->rejected[0] + c->rejected[1] + c->rejected[2];
-    mf_debug("chunk committed",
-             "first_ord=%lld records=%u ga_batch=%lld "
-             "psi_batch=%lld",
-             (long long)c->first_ord, c->records, (long long)c->batch_id[1],
-             (long long)c->batch_id[2]);
     for (int k = MF_RECORD_GA; k <= MF_RECORD_PSI; k++)
         if (c->accepted[k] > 0)
             notify(j, k, c->batch_id[k]);
+    mf_debug("chunk committed",
+             "first_ord=%lld records=%u ga_batch=%lld psi_batch=%lld "
+             "commit_ms=%lld notify_ms=%lld",
+             (long long)c->first_ord, c->records, (long long)c->batch_id[1],
+             (long long)c->batch_id[2], (long long)(t1 - t0),
+             (long long)(now_ms() - t1));
     return 0;
 }
 
