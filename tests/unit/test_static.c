@@ -297,7 +297,8 @@ make_other(const char *name, char *other, size_t n)
     char path[PATH_MAX + 64];
     FILE *f;
 
-    snprintf(other, n, "%s/../%s", root, name);
+    int len = snprintf(other, n, "%s/../%s", root, name);
+    assert_true(len > 0 && (size_t)len < n);
     assert_int_equal(mkdir(other, 0755), 0);
     snprintf(path, sizeof path, "%s/index.html", other);
     f = fopen(path, "w");
