@@ -69,6 +69,9 @@ run psi-inv-array psi 2000 --invalid 0.1 --format array
 # Nearly all corrections of very few records: each differs from the last.
 run psi-corr-many psi 3000 --pages 1 --sites 1 --corrections 0.999
 run ga-dup-many ga 3000 --pages 1 --sites 1 --duplicates 0.999
+# The last hours the records allow: local times in 2200 with + offsets.
+run ga-year-end ga 96 --pages 2 --sites 1 --start 2199-12-30 --late 0.2
+run psi-epoch psi 96 --pages 2 --sites 1 --start 1970-01-01 --late 0.2
 # Shares whose products end in .5: rounding is half up.
 run ga-round ga 30 --pages 2 --sites 1 --late 0.05 --duplicates 0.15 --corrections 0.25 --invalid 0.35
 
