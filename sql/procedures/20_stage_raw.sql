@@ -124,12 +124,9 @@ RETURNS text LANGUAGE sql IMMUTABLE AS $fn$
                     (EXCLUDED.batch_id, EXCLUDED.ord, %4$s)
                 WHERE (s.batch_id, s.ord) < (EXCLUDED.batch_id, EXCLUDED.ord)
             RETURNING s.page_id, s.ts)
-        INSERT INTO pending_page AS q (page_id, day)
+        INSERT INTO pending_page (page_id, day)
         SELECT DISTINCT page_id, (ts AT TIME ZONE 'UTC')::date
-        FROM (SELECT * FROM ins UNION ALL SELECT * FROM up) x
-        ORDER BY 1, 2
-        ON CONFLICT (page_id, day)
-            DO UPDATE SET created_at = q.created_at WHERE false$q$,
+        FROM (SELECT * FROM ins UNION ALL SELECT * FROM up) x$q$,
         p_list, p_raw, p_staged, p_excl, p_split::text,
         CASE WHEN p_split THEN
             'JOIN old ON old.page_id = src.page_id AND old.ts = src.ts '
