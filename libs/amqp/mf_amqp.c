@@ -265,7 +265,8 @@ read_headers(const amqp_basic_properties_t *p, struct mf_amqp_msg *m)
     /* A letter the broker dead-lettered carries only its own headers. */
     if (m->stage[0] == '\0' && strncmp(queue, "mf.", 3) == 0 &&
         is_stage(queue + 3))
-        snprintf(m->stage, sizeof(m->stage), "%s", queue + 3);
+        snprintf(m->stage, sizeof(m->stage), "%.*s", (int)sizeof(m->stage) - 1,
+                 queue + 3);
     if (reason[0] != '\0' && dead_at == 0)
         broker_reason(m, reason, delivery_count);
     if (!have_attempts && delivery_count > 0)

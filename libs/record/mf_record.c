@@ -19,10 +19,22 @@ enum member {
     M_COUNT = M_PSI + MF_PSI_COUNT
 };
 
-static const char *const member_names[M_COUNT] = {
-    "page",     "site",  "ts",      "source",     "users",
-    "sessions", "views", "bounces", "duration_s", "performance_score",
-    "lcp_ms",   "cls",   "inp_ms",  "fcp_ms",     "ttfb_ms",
+#define NAME(s)                                                                \
+    {                                                                          \
+        s, sizeof(s) - 1                                                       \
+    }
+static const struct {
+    const char *s;
+    size_t len;
+} member_names[M_COUNT] = {
+    NAME("page"),       NAME("site"),
+    NAME("ts"),         NAME("source"),
+    NAME("users"),      NAME("sessions"),
+    NAME("views"),      NAME("bounces"),
+    NAME("duration_s"), NAME("performance_score"),
+    NAME("lcp_ms"),     NAME("cls"),
+    NAME("inp_ms"),     NAME("fcp_ms"),
+    NAME("ttfb_ms"),
 };
 
 /* The last occurrence of each listed member. */
@@ -62,8 +74,8 @@ static int
 lookup(const char *key, size_t klen)
 {
     for (int m = 0; m < M_COUNT; m++)
-        if (strlen(member_names[m]) == klen &&
-            memcmp(member_names[m], key, klen) == 0)
+        if (member_names[m].len == klen && key[0] == member_names[m].s[0] &&
+            memcmp(member_names[m].s, key, klen) == 0)
             return m;
     return -1;
 }

@@ -137,33 +137,33 @@ mf_static_path_ok(const char *p)
     return 1;
 }
 
-/* The URL of file rel (relative to the root), or "" when it is not served
- * at a URL of its own (docs.html and index.html have fixed URLs). */
-static void
+/* The URL of file rel (relative to the root) into url (size n). Returns 0,
+ * or -1 when the file is not served at a URL of its own or the URL would
+ * not pass mf_static_path_ok (docs.html and index.html have fixed URLs). */
+static int
 url_of(const char *rel, char *url, size_t n)
 {
-    url[0] = '\0';
+    int len = -1;
+
     if (strcmp(rel, "index.html") == 0)
-        snprintf(url, n, "/index.html");
+        len = snprintf(url, n, "/index.html");
     else if (strcmp(rel, "docs.html") == 0)
-        snprintf(url, n, "/docs");
+        len = snprintf(url, n, "/docs");
     else if (strncmp(rel, "assets/", 7) == 0)
-        snprintf(url, n, "/%s", rel);
+        len = snprintf(url, n, "/%s", rel);
+    if (len < 0 || (size_t)len >= n || !mf_static_path_ok(url))
+        return -1;
+    return 0;
 }
 
+/* Adds the file at url, taking over body. Returns 0, or -1 with err set
+ * (body freed) when the table is full. */
 static int
-add_file(struct mf_static *st, const char *rel, char *body, size_t len,
-         char *err, size_t errlen)
+add_file(struct mf_static *st, const char *url, const char *rel, char *body,
+         size_t len, char *err, size_t errlen)
 {
     struct file *f;
-    char url[URL_MAX];
-    int n;
 
-    url_of(rel, url, sizeof url);
-    if (url[0] == '\0' || !mf_static_path_ok(url)) {
-        free(body);
-        return 0; /* not served */
-    }
     if (st->nfiles >= MF_STATIC_MAX_FILES) {
         free(body);
         fail(err, errlen, "more than %d files under the web root",
@@ -172,8 +172,7 @@ add_file(struct mf_static *st, const char *rel, char *body, size_t len,
     }
     f = &st->files[st->nfiles++];
     memset(f, 0, sizeof *f);
-    n = snprintf(f->url, sizeof f->url, "%s", url);
-    (void)n;
+    snprintf(f->url, sizeof f->url, "%s", url);
     f->body = body;
     f->len = len;
     f->ctype = content_type(rel);
@@ -260,7 +259,7 @@ static int
 scan_entry(struct mf_static *st, const char *rel, int depth, char *err,
            size_t errlen)
 {
-    char path[PATH_MAX], resolved[PATH_MAX];
+    char path[PATH_MAX], resolved[PATH_MAX], url[URL_MAX];
     struct stat sb;
     char *body;
     size_t len;
@@ -273,11 +272,12 @@ scan_entry(struct mf_static *st, const char *rel, int depth, char *err,
         return 0;
     if (S_ISDIR(sb.st_mode))
         return scan_dir(st, rel, depth + 1, err, errlen);
-    if (!S_ISREG(sb.st_mode) || content_type(rel) == NULL)
-        return 0;
+    if (!S_ISREG(sb.st_mode) || content_type(rel) == NULL ||
+        url_of(rel, url, sizeof url) != 0)
+        return 0; /* not served */
     if (read_file(st, resolved, rel, &body, &len, err, errlen) != 0)
         return -1;
-    return add_file(st, rel, body, len, err, errlen);
+    return add_file(st, url, rel, body, len, err, errlen);
 }
 
 static int
@@ -291,7 +291,12 @@ scan_dir(struct mf_static *st, const char *rel, int depth, char *err,
 
     if (depth > MF_STATIC_MAX_DEPTH)
         return 0;
-    snprintf(path, sizeof path, "%s%s%s", st->root, rel[0] ? "/" : "", rel);
+    int n =
+        snprintf(path, sizeof path, "%s%s%s", st->root, rel[0] ? "/" : "", rel);
+    if (n < 0 || (size_t)n >= sizeof path) {
+        fail(err, errlen, "web directory path too long: %s", rel);
+        return -1;
+    }
     d = opendir(path);
     if (d == NULL) {
         fail(err, errlen, "cannot open web directory %s: %s", path,

@@ -2,6 +2,7 @@
 #include "mf_amqp.h"
 #include "mf_config.h"
 #include "mf_log.h"
+#include "mf_metrics.h"
 #include "mf_sig.h"
 #include "worker.h"
 
@@ -37,6 +38,7 @@ static struct mf_opt opts[] = {
     {"max-attempts", "METRIFLOW_MAX_ATTEMPTS", MF_OPT_INT, "5", "N",
      "failed attempts before a message goes to mf.dead", 0, 1, 1000, NULL, NULL,
      NULL, 0},
+    MF_OPT_METRICS_ADDR("off"),
     MF_OPT_LOG,
 };
 
@@ -74,6 +76,7 @@ main(int argc, char **argv)
         .prefetch = (int)mf_opt_int(&cli, "prefetch"),
         .sweep_s = (int)mf_opt_int(&cli, "sweep-seconds"),
         .max_attempts = (int)mf_opt_int(&cli, "max-attempts"),
+        .metrics_addr = mf_opt_str(&cli, "metrics-addr"),
     };
     cfg.batch = mf_opt_is_set(&cli, "batch") ? (int)mf_opt_int(&cli, "batch")
                                              : worker_default_batch(cfg.stage);

@@ -36,6 +36,7 @@ check "metriflow-admin migrate with an argument exits 2" usage_exit "$MF_BIN/met
 check "metriflow-gen without --records exits 2" usage_exit "$MF_BIN/metriflow-gen" --source ga
 check "metriflow-gen with a bad --source exits 2" usage_exit "$MF_BIN/metriflow-gen" --source web --records 1
 check "a bad --log level exits 2" usage_exit "$MF_BIN/metriflow-admin" --log loud migrate
-check "--help wins over bad usage" "$MF_BIN/metriflow-gen" --records x --help >/dev/null 2>&1
+check "--help wins over bad usage" \
+    bash -c "'$MF_BIN/metriflow-gen' --records x --help >/dev/null 2>&1"
 
 mf_done

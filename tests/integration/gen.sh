@@ -10,15 +10,13 @@ VAL=$MF_ROOT/tests/tools/validate_records.py
 
 # field JSON KEY: one member of the validator's report.
 field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
-# expect F N: the number of records a share F of N gives (floor(F*N + 0.5)).
-expect() { python3 -c 'import math,sys; print(math.floor(float(sys.argv[1]) * int(sys.argv[2]) + 0.5))' "$1" "$2"; }
 
 # run NAME SOURCE N GEN-ARGS...: generates, validates, checks every count.
 run() {
     local name=$1 src=$2 n=$3
     shift 3
     local f=$T_OUT/$name.out rep=$T_OUT/$name.json
-    local late=0 dup=0 corr=0 inv=0 a
+    local late=0 dup=0 corr=0 inv=0
     local args=("$@")
     for ((i = 0; i < ${#args[@]}; i++)); do
         case "${args[$i]}" in
@@ -36,44 +34,53 @@ run() {
         not_ok "$name: the validator failed ($(tail -n 1 "$T_OUT/$name.verr"))"
         return
     fi
-    local e_late e_dup e_corr e_inv
-    e_late=$(expect "$late" "$n")
-    e_dup=$(expect "$dup" "$n")
-    e_corr=$(expect "$corr" "$n")
-    e_inv=$(expect "$inv" "$n")
-    local got want
-    got="records=$(field "$rep" records) stream_error=$(field "$rep" stream_error)"
-    got+=" invalid=$(field "$rep" invalid) multi_reason=$(field "$rep" multi_reason)"
-    got+=" new=$(field "$rep" new) late=$(field "$rep" late)"
-    got+=" duplicates=$(field "$rep" duplicates) corrections=$(field "$rep" corrections)"
-    want="records=$n stream_error=None invalid=$e_inv multi_reason=0"
-    want+=" new=$((n - e_inv - e_dup - e_corr)) late=$e_late"
-    want+=" duplicates=$e_dup corrections=$e_corr"
+    # One python run computes what is expected and reads what was found.
+    local lines want got
+    lines=$(python3 - "$rep" "$n" "$late" "$dup" "$corr" "$inv" <<'EOF2'
+import json, math, sys
+rep = json.load(open(sys.argv[1]))
+n = int(sys.argv[2])
+late, dup, corr, inv = (math.floor(float(f) * n + 0.5) for f in sys.argv[3:7])
+want = dict(records=n, stream_error=None, invalid=inv, multi_reason=0,
+            new=n - inv - dup - corr, late=late, duplicates=dup,
+            corrections=corr)
+print(" ".join("%s=%s" % (k, v) for k, v in want.items()))
+print(" ".join("%s=%s" % (k, rep[k]) for k in want))
+EOF2
+)
+    want=$(sed -n 1p <<<"$lines")
+    got=$(sed -n 2p <<<"$lines")
     check_eq "$name: every record of the kind the generator meant" "$want" "$got"
 }
 
 # --- every share alone, both framings, both kinds -------------------------
-run ga-plain ga 5000
-run psi-plain-array psi 5000 --format array
-run ga-late ga 4000 --late 0.1
-run psi-late-array psi 4000 --late 0.25 --format array
-run ga-dup-array ga 4000 --duplicates 0.1 --format array
-run psi-dup psi 4000 --duplicates 0.3
-run ga-corr ga 4000 --corrections 0.1
-run psi-corr-array psi 4000 --corrections 0.2 --format array
-run ga-inv ga 4000 --invalid 0.1
-run psi-inv psi 4000 --invalid 0.1
-run ga-inv-array ga 4000 --invalid 0.1 --format array
-run psi-inv-array psi 4000 --invalid 0.1 --format array
+run ga-plain ga 3000
+run psi-plain-array psi 3000 --format array
+run ga-late ga 2000 --late 0.1
+run psi-late-array psi 2000 --late 0.25 --format array
+run ga-dup-array ga 2000 --duplicates 0.1 --format array
+run psi-dup psi 2000 --duplicates 0.3
+run ga-corr ga 2000 --corrections 0.1
+run psi-corr-array psi 2000 --corrections 0.2 --format array
+run ga-inv ga 2000 --invalid 0.1
+run psi-inv psi 2000 --invalid 0.1
+run ga-inv-array ga 2000 --invalid 0.1 --format array
+run psi-inv-array psi 2000 --invalid 0.1 --format array
+# Nearly all corrections of very few records: each differs from the last.
+run psi-corr-many psi 3000 --pages 1 --sites 1 --corrections 0.999
+run ga-dup-many ga 3000 --pages 1 --sites 1 --duplicates 0.999
+# The last hours the records allow: local times in 2200 with + offsets.
+run ga-year-end ga 96 --pages 2 --sites 1 --start 2199-12-30 --late 0.2
+run psi-epoch psi 96 --pages 2 --sites 1 --start 1970-01-01 --late 0.2
 # Shares whose products end in .5: rounding is half up.
 run ga-round ga 30 --pages 2 --sites 1 --late 0.05 --duplicates 0.15 --corrections 0.25 --invalid 0.35
 
 # --- all shares together, gzip ---------------------------------------------
 ALL=(--late 0.05 --duplicates 0.04 --corrections 0.03 --invalid 0.06 --seed 7)
-run ga-all-gz ga 20000 "${ALL[@]}" --gzip
-run psi-all-gz psi 20000 "${ALL[@]}" --gzip
-run ga-all-array-gz ga 20000 "${ALL[@]}" --gzip --format array
-run psi-all-array psi 20000 "${ALL[@]}" --format array
+run ga-all-gz ga 8000 "${ALL[@]}" --gzip
+run psi-all-gz psi 8000 "${ALL[@]}" --gzip
+run ga-all-array-gz ga 8000 "${ALL[@]}" --gzip --format array
+run psi-all-array psi 8000 "${ALL[@]}" --format array
 check_eq "gzip output starts with the gzip magic" "1f8b" \
     "$(head -c 2 "$T_OUT/ga-all-gz.out" | od -An -tx1 | tr -d ' \n')"
 check_eq "validator saw gzip" "True" "$(field "$T_OUT/ga-all-gz.json" gzip)"
@@ -85,10 +92,10 @@ n_nd=$(reasons "$T_OUT/ga-inv.json" | wc -l)
 n_ar=$(reasons "$T_OUT/ga-inv-array.json" | wc -l)
 check "ndjson invalid records break at least 24 different rules ($n_nd)" [ "$n_nd" -ge 24 ]
 check "array invalid records break at least 20 different rules ($n_ar)" [ "$n_ar" -ge 20 ]
-check "ndjson invalid records include malformed JSON lines" \
-    grep -q '^json: ' <(reasons "$T_OUT/psi-inv.json")
-check "array invalid records are never malformed JSON" \
-    bash -c "! grep -q '^json: ' <(python3 -c 'import json,sys; print(\"\n\".join(json.load(open(sys.argv[1]))[\"reasons\"]))' '$T_OUT/psi-all-array.json')"
+r_nd=$(reasons "$T_OUT/psi-inv.json")
+r_ar=$(reasons "$T_OUT/psi-all-array.json")
+check "ndjson invalid records include malformed JSON lines" grep -q '^json: ' <<<"$r_nd"
+check "array invalid records are never malformed JSON" bash -c "! grep -q '^json: ' <<<'$r_ar'"
 
 # --- spelling variety: each form occurs in a plain run --------------------
 spell=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))["spellings"]; print(" ".join(sorted(k for k, v in d.items() if v > 0)))' "$T_OUT/ga-plain.json")
@@ -112,9 +119,9 @@ print(len(rows), len(pages), len(sites), len(hours), hours[0],
       hours[-1] - hours[0] == 3600 * (len(hours) - 1))
 EOF
 )
-# 5000 records over 100 pages and 5 sites from 2026-01-01: 50 hours.
-check_eq "grid: 5000 keys, 100 pages, 5 sites, 50 consecutive hours from --start" \
-    "5000 100 5 50 1767225600 True" "$grid"
+# 3000 records over 100 pages and 5 sites from 2026-01-01: 30 hours.
+check_eq "grid: 3000 keys, 100 pages, 5 sites, 30 consecutive hours from --start" \
+    "3000 100 5 30 1767225600 True" "$grid"
 check "ga and psi of one seed cover the same (site, path, hour) set" \
     cmp -s "$T_OUT/ga-plain.keys" "$T_OUT/psi-plain-array.keys"
 check "... also with every share set" \

@@ -12,12 +12,15 @@ rm -rf "$MF_LOCAL_DIR"
 # Whatever happens, leave nothing of the private instance running.
 trap '"$LOCAL" down >/dev/null 2>&1 || true' EXIT
 
+# logged LOG CMD...: runs CMD with its output in LOG.
+logged() { local log=$1; shift; "$@" >"$log" 2>&1; }
+
 # pid_of NAME: the pid column of NAME in `status`, "-" when stopped.
 pid_of() { "$LOCAL" status | awk -v n="$1" '$1 == n { print $2 }'; }
 state_of() { "$LOCAL" status | awk -v n="$1" '$1 == n { print $3 }'; }
 
-check "up --services-only starts the services" "$LOCAL" up --services-only \
-    >"$T_OUT/up1.log" 2>&1
+check "up --services-only starts the services" \
+    logged "$T_OUT/up1.log" "$LOCAL" up --services-only
 declare -A pid
 for s in postgresql rabbitmq redis; do
     pid[$s]=$(pid_of $s)
@@ -29,11 +32,22 @@ check_eq "status: the daemons are not started by --services-only" stopped \
 check "postgresql runs as an unprivileged user" \
     [ "$(ps -o uid= -p "${pid[postgresql]}" | tr -d ' ')" != 0 ]
 
-check "up --services-only again succeeds" "$LOCAL" up --services-only \
-    >"$T_OUT/up2.log" 2>&1
+check "up --services-only again succeeds" \
+    logged "$T_OUT/up2.log" "$LOCAL" up --services-only
 for s in postgresql rabbitmq redis; do
     check_eq "the second up keeps $s (same pid)" "${pid[$s]}" "$(pid_of $s)"
 done
+
+# A service that died is started again by the next up; the others stay.
+kill "${pid[redis]}"
+for _ in $(seq 50); do kill -0 "${pid[redis]}" 2>/dev/null || break; sleep 0.1; done
+check_eq "status: redis stopped after it was killed" stopped "$(state_of redis)"
+check "up --services-only restarts what died" \
+    logged "$T_OUT/up3.log" "$LOCAL" up --services-only
+check_eq "status: redis running again" running "$(state_of redis)"
+check "... with a new live pid" bash -c "p=\$('$LOCAL' status | awk '\$1==\"redis\"{print \$2}'); [ \"\$p\" != '${pid[redis]}' ] && kill -0 \"\$p\""
+check_eq "... and postgresql kept its pid" "${pid[postgresql]}" "$(pid_of postgresql)"
+pid[redis]=$(pid_of redis)
 
 "$LOCAL" env >"$T_OUT/env.sh"
 for v in METRIFLOW_PG_URL METRIFLOW_AMQP_URL METRIFLOW_REDIS_URL \
@@ -65,11 +79,11 @@ check_eq "metriflow-local psql runs a query" 7 \
     "$("$LOCAL" psql -qAtX -c 'SELECT 3 + 4')"
 check "an unknown command exits 2" bash -c "'$LOCAL' frobnicate 2>/dev/null; [ \$? -eq 2 ]"
 
-check "down succeeds" "$LOCAL" down >"$T_OUT/down.log" 2>&1
+check "down succeeds" logged "$T_OUT/down.log" "$LOCAL" down
 for s in postgresql rabbitmq redis; do
     check "down stopped $s (pid ${pid[$s]} gone)" bash -c "! kill -0 ${pid[$s]} 2>/dev/null"
     check_eq "status: $s stopped" stopped "$(state_of $s)"
 done
-check "down again is harmless" "$LOCAL" down >"$T_OUT/down2.log" 2>&1
+check "down again is harmless" logged "$T_OUT/down2.log" "$LOCAL" down
 
 mf_done

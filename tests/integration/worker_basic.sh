@@ -24,7 +24,9 @@ check "the URL error is among them" grep -q -- "--amqp-url" "$T_OUT/usage.out"
 
 # --- a message drives the chain ------------------------------------------------
 # Sweeps only at start: from then on only messages make a stage run.
-for s in stage-ga page interval daily monthly yearly; do
+start_worker stage-ga stage-ga --sweep-seconds 3600 --batch 7 \
+    --metrics-addr 127.0.0.1:0
+for s in page interval daily monthly yearly; do
     start_worker "$s" "$s" --sweep-seconds 3600 --batch 7
 done
 check "six workers swept once at start" \
@@ -44,6 +46,14 @@ check_eq "calls were bounded by --batch" 0 \
 check "the stage-ga log has a batch line with units" \
     log_has stage-ga 'msg="batch done" batch=1 msgs=1 units=200'
 check "log lines carry the stage" log_has page 'stage=page msg="batch done"'
+port=$(grep -o 'msg="metrics listening" port=[0-9]*' "$T_OUT/stage-ga.log" | sed 's/.*port=//')
+curl -s "http://127.0.0.1:${port:-1}/metrics" >"$T_OUT/metrics.txt"
+check "metrics count the units" \
+    grep -qx 'mf_worker_units_total{stage="stage-ga"} 200' "$T_OUT/metrics.txt"
+check "metrics count the message" \
+    grep -qx 'mf_worker_messages_total{stage="stage-ga"} 1' "$T_OUT/metrics.txt"
+check "metrics count the notice to page" \
+    grep -qx 'mf_worker_notices_total{stage="stage-ga"} 1' "$T_OUT/metrics.txt"
 check "every queue drained" wait_until 30 queue_is mf.yearly 0
 
 # --- coalescing ----------------------------------------------------------------

@@ -290,6 +290,56 @@ open_failures_leave_out_unchanged(void **state)
     assert_ptr_equal(st, (struct mf_static *)0x1);
 }
 
+/* A second root under the first one's temporary directory. */
+static void
+make_other(const char *name, char *other, size_t n)
+{
+    char path[PATH_MAX + 64];
+    FILE *f;
+
+    int len = snprintf(other, n, "%s/../%s", root, name);
+    assert_true(len > 0 && (size_t)len < n);
+    assert_int_equal(mkdir(other, 0755), 0);
+    snprintf(path, sizeof path, "%s/index.html", other);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/assets", other);
+    assert_int_equal(mkdir(path, 0755), 0);
+}
+
+static void
+limits_are_reported(void **state)
+{
+    struct mf_static *st = NULL;
+    char other[PATH_MAX], path[PATH_MAX + 64], err[256] = "";
+    FILE *f;
+
+    (void)state;
+    /* One file over the size cap (sparse, so cheap to make). */
+    make_other("big", other, sizeof other);
+    snprintf(path, sizeof path, "%s/assets/big.js", other);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(ftruncate(fileno(f), (off_t)MF_STATIC_MAX_FILE + 1), 0);
+    fclose(f);
+    assert_int_equal(mf_static_open(other, &st, err, sizeof err), -1);
+    assert_non_null(strstr(err, "big.js"));
+    assert_null(st);
+
+    /* More files than the table holds. */
+    make_other("many", other, sizeof other);
+    for (int i = 0; i < MF_STATIC_MAX_FILES + 1; i++) {
+        snprintf(path, sizeof path, "%s/assets/f%03d.js", other, i);
+        f = fopen(path, "w");
+        assert_non_null(f);
+        fclose(f);
+    }
+    assert_int_equal(mf_static_open(other, &st, err, sizeof err), -1);
+    assert_non_null(strstr(err, "more than"));
+    assert_null(st);
+}
+
 static void
 default_root_is_a_path(void **state)
 {
@@ -312,6 +362,7 @@ main(void)
         cmocka_unit_test(path_shapes),
         cmocka_unit_test(caching_and_policy),
         cmocka_unit_test(open_failures_leave_out_unchanged),
+        cmocka_unit_test(limits_are_reported),
         cmocka_unit_test(default_root_is_a_path),
     };
 

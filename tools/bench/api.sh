@@ -18,7 +18,7 @@ SECONDS_RUN=${MF_BENCH_SECONDS:-20}
 API_THREADS=${MF_BENCH_THREADS:-8}
 NPAGES=${MF_BENCH_PAGES:-1000}
 BUILD=${MF_BENCH_BUILD:-$ROOT/build-bench}
-OUT=$ROOT/tests/out/bench-api
+OUT=$BUILD/bench-out
 mkdir -p "$OUT"
 
 eval "$(tools/metriflow-local env)"

@@ -31,12 +31,17 @@ static const char digit_pairs[201] = "00010203040506070809"
                                      "80818283848586878889"
                                      "90919293949596979899";
 
-/* Appends v in decimal (at most 20 bytes). */
+/*
+ * Appends v in decimal (at most 20 bytes). The digits are built at the end
+ * of a scratch buffer and copied with one fixed 24-byte move, so the room
+ * at p must be 24 bytes even for a short number.
+ */
 static inline char *
 put_u64(char *p, uint64_t v)
 {
-    char tmp[24];
-    char *t = tmp + sizeof(tmp);
+    char tmp[48];
+    char *end = tmp + 24, *t = end;
+    memset(end, 0, 24); /* the copy below reads up to here: no stale bytes */
     while (v >= 100) {
         unsigned d = (unsigned)(v % 100) * 2;
         v /= 100;
@@ -50,8 +55,15 @@ put_u64(char *p, uint64_t v)
     } else {
         *--t = (char)('0' + v);
     }
-    return put_mem(p, t, (size_t)(tmp + sizeof(tmp) - t));
+    memcpy(p, t, 24);
+    return p + (end - t);
 }
+
+/*
+ * Appends the first n bytes of s, copying a fixed W bytes: both s and the
+ * room at p must have W bytes (W a constant, so the copy is a few moves).
+ */
+#define PUT_FIXED(p, s, n, W) (memcpy((p), (s), (W)), (p) + (n))
 
 /* Appends v (may be negative) in decimal. */
 static inline char *

@@ -19,7 +19,6 @@
 
 #define PAGES_MAX     1000000
 #define HEAP_MAX      (SIZE_MAX / sizeof(struct late_item) / 4)
-#define VERSION_MAX   500000 /* corrections of one record (lcp stays apart) */
 #define GA_MAX        UINT64_C(1000000000000)
 #define LATE_SPAN_MAX (UINT64_C(1) << 20) /* late records held, about */
 
@@ -130,7 +129,7 @@ static void
 ga_values(uint64_t r1, uint64_t r2, uint64_t r3, uint32_t pop, struct vals *v)
 {
     uint64_t cap = (uint64_t)pop * 50 + 10;
-    uint64_t views = r1 % cap;
+    uint64_t views = gen_below(r1, cap);
     uint64_t sessions = views * (20 + (r1 >> 32) % 71) / 100;
     uint64_t users = sessions * (40 + r2 % 61) / 100;
     uint64_t bounces = sessions * ((r2 >> 8) % 101) / 100;
@@ -146,13 +145,11 @@ ga_values(uint64_t r1, uint64_t r2, uint64_t r3, uint32_t pop, struct vals *v)
     } else if (extreme == 2) {
         bounces = sessions;
     }
-    memset(v, 0, sizeof(*v));
-    v->f[GA_USERS].mant = users;
-    v->f[GA_SESSIONS].mant = sessions;
-    v->f[GA_VIEWS].mant = views;
-    v->f[GA_BOUNCES].mant = bounces;
-    v->f[GA_DURATION].mant = tenths;
-    v->f[GA_DURATION].dec = 1;
+    v->f[GA_USERS] = (struct num){users, 0, 0};
+    v->f[GA_SESSIONS] = (struct num){sessions, 0, 0};
+    v->f[GA_VIEWS] = (struct num){views, 0, 0};
+    v->f[GA_BOUNCES] = (struct num){bounces, 0, 0};
+    v->f[GA_DURATION] = (struct num){tenths, 1, 0};
     v->present = 0x1f;
     if (extreme <= 1)
         return;
@@ -181,17 +178,16 @@ static void
 psi_values(uint64_t r1, uint64_t r2, uint64_t r3, uint32_t pop, struct vals *v)
 {
     uint64_t score = r1 % 101;
-    uint64_t lcp = 300 + (r1 >> 16) % (2000 + (uint64_t)pop * 20);
+    uint64_t lcp = 300 + gen_below(r2 * 31 + r1, 2000 + (uint64_t)pop * 20);
     unsigned extreme = (unsigned)((r3 >> 44) & 4095);
 
-    memset(v, 0, sizeof(*v));
     v->present = 0x3f;
-    v->f[PSI_SCORE].mant = score;
+    v->f[PSI_SCORE] = (struct num){score, 0, 0};
     if (((r1 >> 8) & 3) == 0 && score < 100) {
         v->f[PSI_SCORE].mant = score * 10 + 5;
         v->f[PSI_SCORE].dec = 1;
     }
-    v->f[PSI_LCP].mant = lcp;
+    v->f[PSI_LCP] = (struct num){lcp, 0, 0};
     if ((r2 & 3) == 1) {
         v->f[PSI_LCP].mant = lcp * 10 + (r2 >> 2) % 10;
         v->f[PSI_LCP].dec = 1;
@@ -199,17 +195,16 @@ psi_values(uint64_t r1, uint64_t r2, uint64_t r3, uint32_t pop, struct vals *v)
         v->f[PSI_LCP].mant = lcp * 100 + (r2 >> 6) % 100;
         v->f[PSI_LCP].dec = 2;
     }
-    v->f[PSI_CLS].mant = (r2 >> 16) % 600;
-    v->f[PSI_CLS].dec = 3;
+    v->f[PSI_CLS] = (struct num){(r2 >> 16) % 600, 3, 0};
     if (((r2 >> 28) & 15) == 0)
         v->f[PSI_CLS].form = (uint8_t)(1 + ((r2 >> 27) & 1));
-    v->f[PSI_INP].mant = 30 + (r2 >> 32) % 800;
-    v->f[PSI_FCP].mant = 200 + r3 % 5000;
+    v->f[PSI_INP] = (struct num){30 + (r2 >> 32) % 800, 0, 0};
+    v->f[PSI_FCP] = (struct num){200 + r3 % 5000, 0, 0};
     if ((r3 >> 13) & 1) {
         v->f[PSI_FCP].mant = v->f[PSI_FCP].mant * 10 + (r3 >> 14) % 10;
         v->f[PSI_FCP].dec = 1;
     }
-    v->f[PSI_TTFB].mant = 20 + (r3 >> 16) % 1500;
+    v->f[PSI_TTFB] = (struct num){20 + (r3 >> 16) % 1500, 0, 0};
 
     if (extreme == 0) {
         struct num top = {600000, 0, 0};
@@ -219,7 +214,8 @@ psi_values(uint64_t r1, uint64_t r2, uint64_t r3, uint32_t pop, struct vals *v)
         return;
     }
     if (extreme == 1) {
-        memset(v->f, 0, sizeof(v->f));
+        for (int i = 0; i < NVALS; i++)
+            v->f[i] = (struct num){0, 0, 0};
         return;
     }
     for (int i = PSI_CLS; i <= PSI_TTFB; i++)
@@ -227,19 +223,39 @@ psi_values(uint64_t r1, uint64_t r2, uint64_t r3, uint32_t pop, struct vals *v)
             v->present &= ~(1u << i);
 }
 
-uint64_t
-gen_hour_of(const struct gen *g, uint64_t k)
+static void
+locate(struct gen *g, uint64_t k)
 {
-    return (uint64_t)g->p.start_day * 24 + k / g->p.pages;
+    if (g->loc_valid && g->loc_k == k)
+        return;
+    uint64_t h = k / g->p.pages;
+    g->loc_k = k;
+    g->loc_hour = (uint64_t)g->p.start_day * 24 + h;
+    g->loc_page = k - h * g->p.pages;
+    g->loc_valid = 1;
+}
+
+uint64_t
+gen_hour_of(struct gen *g, uint64_t k)
+{
+    locate(g, k);
+    return g->loc_hour;
+}
+
+const struct page *
+gen_page_of(struct gen *g, uint64_t k)
+{
+    locate(g, k);
+    return &g->pages[g->loc_page];
 }
 
 void
-gen_values(const struct gen *g, uint64_t k, uint32_t version, struct vals *out)
+gen_values(struct gen *g, uint64_t k, uint64_t version, struct vals *out)
 {
     uint64_t s = gen_mix3(g->p.seed, k, version);
     uint64_t r1 = gen_mix_next(&s), r2 = gen_mix_next(&s);
     uint64_t r3 = gen_mix_next(&s);
-    uint32_t pop = g->pages[k % g->p.pages].pop;
+    uint32_t pop = gen_page_of(g, k)->pop;
 
     if (g->p.psi)
         psi_values(r1, r2, r3, pop, out);
@@ -248,8 +264,9 @@ gen_values(const struct gen *g, uint64_t k, uint32_t version, struct vals *out)
     if (version == 0)
         return;
 
-    /* A correction must differ from every other version of the record:
-     * one member moves by the version number away from the original. */
+    /* A correction must differ from the version before it (the stored
+     * values): one member is the original's plus the version number,
+     * modulo one past its bound, so consecutive versions never agree. */
     struct vals v0;
     gen_values(g, k, 0, &v0);
     if (g->p.psi) {
@@ -277,18 +294,31 @@ gen_put_num(char *p, const struct num *n)
         *p++ = (char)('0' + n->dec);
         return p;
     }
-    uint64_t scale = pow10[n->dec], frac = n->mant % scale;
-    p = put_u64(p, n->mant / scale);
-    *p++ = '.';
-    for (int i = n->dec - 1; i >= 0; i--) {
-        p[i] = (char)('0' + frac % 10);
-        frac /= 10;
+    /* Constant divisors: the compiler turns them into multiplications. */
+    uint64_t m = n->mant;
+    switch (n->dec) {
+    case 1:
+        p = put_u64(p, m / 10);
+        *p++ = '.';
+        *p++ = (char)('0' + m % 10);
+        return p;
+    case 2:
+        p = put_u64(p, m / 100);
+        *p++ = '.';
+        return put_2(p, (unsigned)(m % 100));
+    default:
+        p = put_u64(p, m / 1000);
+        *p++ = '.';
+        *p++ = (char)('0' + m % 1000 / 100);
+        return put_2(p, (unsigned)(m % 100));
     }
-    return p + n->dec;
 }
 
+/* Member keys with their separators, padded so that a fixed-size copy of
+ * KEY_ROOM bytes stays inside the array. */
+#define KEY_ROOM 24
 struct key {
-    const char *text;
+    char text[KEY_ROOM];
     size_t len;
 };
 #define KEY_PAIR(name)                                                         \
@@ -323,7 +353,7 @@ gen_put_values(const struct gen *g, char *p, const struct vals *v, int spaced)
     for (int i = 0; i < n; i++) {
         if (!((v->present >> i) & 1))
             continue;
-        p = put_mem(p, keys[i][spaced].text, keys[i][spaced].len);
+        p = PUT_FIXED(p, keys[i][spaced].text, keys[i][spaced].len, KEY_ROOM);
         p = gen_put_num(p, &v->f[i]);
     }
     return p;
@@ -457,7 +487,7 @@ put_page(struct gen *g, char *p, const struct page *pg, uint64_t r, int spaced)
         if (sel >= 62)
             p = put_escaped_path(p, pg);
         else
-            p = put_mem(p, pg->path, pg->path_len);
+            p = PUT_FIXED(p, pg->path, pg->path_len, sizeof(pg->path));
         if (sel >= 38 && sel < 44 && !root)
             *p++ = '/';
         *p++ = '"';
@@ -475,9 +505,9 @@ put_page(struct gen *g, char *p, const struct page *pg, uint64_t r, int spaced)
     p = PUT_KEY(p, spaced, "page");
     *p++ = '"';
     p = sel >= 57 ? PUT_LIT(p, "http://") : PUT_LIT(p, "https://");
-    p = put_mem(p, u & 1 ? st->mixed : st->name, st->len);
+    p = PUT_FIXED(p, u & 1 ? st->mixed : st->name, st->len, sizeof(st->name));
     if (!root || ((u >> 1) & 3) != 0)
-        p = put_mem(p, pg->path, pg->path_len);
+        p = PUT_FIXED(p, pg->path, pg->path_len, sizeof(pg->path));
     if (!root && ((u >> 3) & 3) == 0)
         *p++ = '/';
     if (((u >> 5) & 3) == 0) {
@@ -517,7 +547,7 @@ put_source(const struct gen *g, char *p, int spaced)
 static char *
 put_record(struct gen *g, char *p, uint64_t k, const struct vals *v, uint64_t r)
 {
-    const struct page *pg = &g->pages[k % g->p.pages];
+    const struct page *pg = gen_page_of(g, k);
     uint64_t hour = gen_hour_of(g, k);
     int spaced = ((r >> 36) & 31) == 0;
     unsigned src = (unsigned)((r >> 26) & 31);
@@ -695,8 +725,6 @@ put_slot(struct gen *g, char *p)
     }
     size_t i = ring_pick(g);
     if (t == 1) {
-        while (g->ring[i].version >= VERSION_MAX)
-            i = (i + 1) % g->ring_n;
         g->ring[i].version++;
         g->done.corrections++;
     } else {

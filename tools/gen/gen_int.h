@@ -57,7 +57,7 @@ struct late_item {
 
 struct ring_item {
     uint64_t k;
-    uint32_t version; /* 0: the grid values; n: the n-th correction */
+    uint64_t version; /* 0: the grid values; n: the n-th correction */
 };
 
 struct gen {
@@ -86,11 +86,22 @@ struct gen {
     unsigned ninv_kinds;
     unsigned char inv_kinds[64];
 
+    /* Where the last grid record asked for lies: one division each. */
+    uint64_t loc_k, loc_page, loc_hour;
+    int loc_valid;
+
     /* The UTC spelling of the last hour written, cached. */
     uint64_t z_hour;
     char z_ts[24];
     int z_valid;
 };
+
+/* A number below n from 64 random bits, without a division. */
+static inline uint64_t
+gen_below(uint64_t r, uint64_t n)
+{
+    return (uint64_t)(((unsigned __int128)r * n) >> 64);
+}
 
 /* splitmix64: a step of the sequence seeded by *s. */
 static inline uint64_t
@@ -112,10 +123,11 @@ gen_mix3(uint64_t seed, uint64_t a, uint64_t b)
 }
 
 /* The absolute hour (since 1970) and page of grid record k. */
-uint64_t gen_hour_of(const struct gen *g, uint64_t k);
+uint64_t gen_hour_of(struct gen *g, uint64_t k);
+const struct page *gen_page_of(struct gen *g, uint64_t k);
 
 /* The values of grid record k in version v (0: original). */
-void gen_values(const struct gen *g, uint64_t k, uint32_t v, struct vals *out);
+void gen_values(struct gen *g, uint64_t k, uint64_t v, struct vals *out);
 
 /* Writes a number as JSON. */
 char *gen_put_num(char *p, const struct num *n);

@@ -149,9 +149,9 @@ static const struct num psi_fill[] = {{0, 0, 0},   {0, 0, 0},   {5, 2, 0},
 
 /* The valid starting point: site, path, UTC ts and every value member. */
 static void
-build(const struct gen *g, struct rec *r, uint64_t k)
+build(struct gen *g, struct rec *r, uint64_t k)
 {
-    const struct page *pg = &g->pages[k % g->p.pages];
+    const struct page *pg = gen_page_of(g, k);
     const struct site *st = &g->sites[pg->site];
     struct vals v;
     char buf[96], *e;
@@ -202,10 +202,10 @@ serialise(const struct rec *r, char *p)
 /* Replaces the member's text with the site/path of the record, quoted,
  * after prefix (e.g. "ftp://"). */
 static void
-set_page_text(struct rec *r, const struct gen *g, uint64_t k,
-              const char *prefix, int with_site, int skip_slash)
+set_page_text(struct rec *r, struct gen *g, uint64_t k, const char *prefix,
+              int with_site, int skip_slash)
 {
-    const struct page *pg = &g->pages[k % g->p.pages];
+    const struct page *pg = gen_page_of(g, k);
     const struct site *st = &g->sites[pg->site];
     char buf[128], *e = buf;
     *e++ = '"';
@@ -223,13 +223,13 @@ set_page_text(struct rec *r, const struct gen *g, uint64_t k,
 
 /* The hour's UTC text with one change: ts_len bytes at buf. */
 static size_t
-hour_text(const struct gen *g, uint64_t k, char *buf)
+hour_text(struct gen *g, uint64_t k, char *buf)
 {
     return (size_t)(gen_put_hour_z(buf, gen_hour_of(g, k)) - buf);
 }
 
 static void
-break_common(struct rec *r, const struct gen *g, uint64_t k, int kind)
+break_common(struct rec *r, struct gen *g, uint64_t k, int kind)
 {
     char buf[320], *e;
     size_t n;
@@ -305,7 +305,7 @@ break_common(struct rec *r, const struct gen *g, uint64_t k, int kind)
         set_s(r, "site", "3");
         break;
     case K_SITE_NOT_HOST: {
-        const struct site *st = &g->sites[g->pages[k % g->p.pages].site];
+        const struct site *st = &g->sites[gen_page_of(g, k)->site];
         e = PUT_LIT(buf, "\"my ");
         e = put_mem(e, st->name, st->len);
         *e++ = '"';

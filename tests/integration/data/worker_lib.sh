@@ -61,3 +61,42 @@ use_fake_stage() {
     psql "$METRIFLOW_PG_URL" -qAtX -v ON_ERROR_STOP=1 \
         -f "$MF_ROOT/tests/integration/data/worker_fake_stage.sql" >/dev/null
 }
+
+STAGES=(stage-ga stage-psi page interval daily monthly yearly)
+
+# load_batches FIRST LAST: raw batches of data/worker_load.sql.
+load_batches() {
+    psql "$METRIFLOW_PG_URL" -qAtX -v ON_ERROR_STOP=1 -v first="$1" \
+        -v last="$2" -f "$MF_ROOT/tests/integration/data/worker_load.sql" >/dev/null
+}
+
+# snapshot: the md5 of each staged and aggregate table (data/worker_snapshot.sql).
+snapshot() {
+    psql "$METRIFLOW_PG_URL" -qAtX -v ON_ERROR_STOP=1 \
+        -f "$MF_ROOT/tests/integration/data/worker_snapshot.sql"
+}
+
+# pipeline_idle: every stage has nothing pending, read in one snapshot.
+pipeline_idle() { sql_is "SELECT sum(pending) FROM mf_pipeline_status()" 0; }
+
+# worker_batch STAGE: the --batch the tests use, small so that runs are many.
+worker_batch() {
+    case "$1" in stage-ga | stage-psi) echo 1 ;; *) echo 25 ;; esac
+}
+
+# reference_run: one pass of every stage in chain order, each called until
+# it returns 0 and committed after every call: what one worker per stage,
+# run one after another, produces.
+reference_run() {
+    mf_sql "DO \$\$
+        DECLARE s text;
+        BEGIN
+            FOREACH s IN ARRAY ARRAY['stage-ga', 'stage-psi', 'page',
+                'interval', 'daily', 'monthly', 'yearly'] LOOP
+                WHILE mf_stage_run(s, 1000) > 0 LOOP
+                    COMMIT;
+                END LOOP;
+                COMMIT;
+            END LOOP;
+        END \$\$"
+}
