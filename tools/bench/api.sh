@@ -95,7 +95,7 @@ trap 'kill -TERM $API_PID 2>/dev/null; wait $API_PID 2>/dev/null' EXIT
 # the listening socket.
 PORT=
 for _ in $(seq 1 100); do
-    PORT=$(ss -ltnp 2>/dev/null | grep "pid=$API_PID," | grep -oE '127.0.0.1:[0-9]+' | head -1 | cut -d: -f2)
+    PORT=$(ss -ltnp 2>/dev/null | grep "pid=$API_PID," | grep -oE '127.0.0.1:[0-9]+' | head -1 | cut -d: -f2 || true)
     [ -n "$PORT" ] && break
     sleep 0.1
 done
