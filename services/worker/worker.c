@@ -32,6 +32,7 @@
 #define BACKOFF_MAX_MS     5000
 #define RETRY_CONFLICTS    20 /* deadlock / serialization retries per call */
 #define ERR_MAX            512
+#define NOTICE_EVERY_MS    250 /* notices during a long drain, at most */
 
 /* One message of a batch and what became of it. */
 struct item {
@@ -47,7 +48,8 @@ struct worker {
     struct mf_amqp *amqp;
     struct item *items; /* the batch in hand, cap cfg->prefetch */
     int nitems;
-    long long owed_units; /* done but not yet announced to the next stage */
+    long long owed_units;   /* done but not yet announced to the next stage */
+    int64_t last_notice_ms; /* when the last notice was confirmed */
     int64_t next_sweep_ms;
     uint64_t batches;
 };
@@ -334,6 +336,8 @@ stage_call_retry(struct worker *w, long long *units, char *err, size_t errlen)
     }
 }
 
+static int notify_next(struct worker *w);
+
 /*
  * Calls the stage until it reports no pending work. Adds the units done to
  * *units and the calls made to *calls, also on failure.
@@ -355,9 +359,12 @@ drain(struct worker *w, long long *units, int *calls, char *err, size_t errlen)
             return DRAIN_DONE;
         if (stopping())
             return DRAIN_STOPPED;
-        /* Keep the RabbitMQ link serviced during a long drain. */
-        if (w->amqp != NULL)
-            mf_amqp_poll(w->amqp, 0);
+        /* Keep the RabbitMQ link serviced during a long drain, and let the
+         * next stage start on what committed (the stages pipeline instead
+         * of waiting for each other's drains to end). */
+        if (w->amqp != NULL && mf_amqp_poll(w->amqp, 0) == MF_AMQP_OK &&
+            now_ms() - w->last_notice_ms >= NOTICE_EVERY_MS)
+            notify_next(w);
     }
 }
 
@@ -381,6 +388,7 @@ notify_next(struct worker *w)
     int rc =
         mf_amqp_publish(w->amqp, w->next, body, (size_t)n, CONFIRM_TIMEOUT_MS);
     if (rc == MF_AMQP_OK) {
+        w->last_notice_ms = now_ms();
         mf_metrics_add(metric.notices, 1);
         mf_debug("notified the next stage", "next=%s units=%lld", w->next,
                  w->owed_units);
