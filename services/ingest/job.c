@@ -5,6 +5,7 @@
  * INGEST_QUEUE_CHUNKS chunks: parsing overlaps loading, memory is bounded.
  */
 #include "ingest.h"
+#include "metrics.h"
 
 #include "mf_amqp.h"
 #include "mf_log.h"
@@ -243,6 +244,7 @@ pg_ready(struct job *j)
                 return -1;
             }
         } else if (mf_pg_reconnect(j->pg, NULL) == MF_PG_OK) {
+            ingest_metrics_reconnect(INGEST_PG);
             return 0;
         } else {
             snprintf(err, sizeof(err), "%s", mf_pg_error(j->pg));
@@ -269,8 +271,10 @@ notify(struct job *j, int kind, int64_t batch_id)
                      (long long)batch_id);
 
     if (j->amqp == NULL) {
-        if (now_ms() < j->amqp_next_ms)
+        if (now_ms() < j->amqp_next_ms) {
+            ingest_metrics_notified(0);
             return;
+        }
         if (mf_amqp_connect(j->o->amqp_url, &j->amqp, err, sizeof(err)) !=
             MF_AMQP_OK) {
             j->amqp = NULL;
@@ -283,8 +287,11 @@ notify(struct job *j, int kind, int64_t batch_id)
             mf_warn("cannot reach RabbitMQ; the batch waits for the sweep",
                     "batch=%lld retry_ms=%d error=%s", (long long)batch_id,
                     j->amqp_backoff_ms, err);
+            ingest_metrics_notified(0);
             return;
         }
+        if (j->amqp_backoff_ms > 0) /* connected after a loss or failure */
+            ingest_metrics_reconnect(INGEST_AMQP);
     }
     int rc = mf_amqp_publish(j->amqp, stage, body, (size_t)n, 5000);
     if (rc != MF_AMQP_OK) {
@@ -295,9 +302,11 @@ notify(struct job *j, int kind, int64_t batch_id)
         j->amqp = NULL;
         j->amqp_backoff_ms = 500;
         j->amqp_next_ms = now_ms() + j->amqp_backoff_ms;
+        ingest_metrics_notified(0);
         return;
     }
     j->amqp_backoff_ms = 0;
+    ingest_metrics_notified(1);
 }
 
 static int
@@ -326,6 +335,7 @@ load_chunk(struct job *j, struct chunk *c)
                 mf_pg_error(j->pg));
     }
     t1 = now_ms();
+    ingest_metrics_chunk(c->accepted, c->rejected, (double)(t1 - t0) / 1000.0);
     j->res->accepted += c->accepted[1] + c->accepted[2];
     j->res->rejected += c->rejected[0] + c->rejected[1] + c->rejected[2];
     for (int k = MF_RECORD_GA; k <= MF_RECORD_PSI; k++)
@@ -370,6 +380,7 @@ send_chunk(struct job *j, bool last)
         return -1;
     j->cur->last = last;
     ingest_progress_records += j->cur->records;
+    ingest_metrics_read(j->cur->records);
     push_full(j, j->cur);
     j->cur = NULL;
     return 0;

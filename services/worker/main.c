@@ -2,7 +2,9 @@
 #include "mf_amqp.h"
 #include "mf_config.h"
 #include "mf_log.h"
+#include "mf_metrics.h"
 #include "mf_sig.h"
+#include "metrics.h"
 #include "worker.h"
 
 #include <stdio.h>
@@ -37,6 +39,7 @@ static struct mf_opt opts[] = {
     {"max-attempts", "METRIFLOW_MAX_ATTEMPTS", MF_OPT_INT, "5", "N",
      "failed attempts before a message goes to mf.dead", 0, 1, 1000, NULL, NULL,
      NULL, 0},
+    MF_OPT_METRICS_ADDR("off"),
     MF_OPT_LOG,
 };
 
@@ -77,7 +80,13 @@ main(int argc, char **argv)
     };
     cfg.batch = mf_opt_is_set(&cli, "batch") ? (int)mf_opt_int(&cli, "batch")
                                              : worker_default_batch(cfg.stage);
+    if (worker_metrics_start(mf_opt_str(&cli, "metrics-addr"), cfg.stage,
+                             cfg.sweep_s < 5 ? cfg.sweep_s : 5) != 0) {
+        mf_cli_free(&cli);
+        return 1;
+    }
     rc = worker_run(&cfg);
+    worker_metrics_stop();
     mf_cli_free(&cli);
     return rc;
 }

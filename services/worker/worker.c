@@ -14,6 +14,7 @@
  */
 #include "worker.h"
 
+#include "metrics.h"
 #include "mf_amqp.h"
 #include "mf_log.h"
 #include "mf_pg.h"
@@ -146,6 +147,7 @@ ensure_pg(struct worker *w)
             snprintf(err, sizeof(err), "%s", mf_pg_error(w->pg));
         }
         if (rc == MF_PG_OK) {
+            worker_metrics_connected(WORKER_PG);
             mf_info("connected to PostgreSQL", "after_failures=%d", failures);
             return 0;
         }
@@ -183,6 +185,7 @@ ensure_amqp(struct worker *w)
             snprintf(err, sizeof(err), "%s", mf_amqp_error(w->amqp));
         }
         if (rc == MF_AMQP_OK) {
+            worker_metrics_connected(WORKER_AMQP);
             mf_info("connected to RabbitMQ",
                     "queue=mf.%s prefetch=%d "
                     "after_failures=%d",
@@ -293,12 +296,14 @@ drain(struct worker *w, long long *units, int *calls, char *err, size_t errlen)
 {
     for (;;) {
         long long n = 0;
+        double t0 = worker_metrics_clock();
         int rc = stage_call_retry(w, &n, err, errlen);
         if (rc == MF_PG_CONN_LOST)
             return DRAIN_PG_LOST;
         if (rc != MF_PG_OK)
             return DRAIN_FAILED;
         (*calls)++;
+        worker_metrics_run(n, t0);
         *units += n;
         w->owed_units += n;
         if (n == 0)
@@ -407,6 +412,7 @@ settle_failure(struct worker *w, struct item *it, uint64_t batch)
                    ? MF_AMQP_CONN_LOST
                    : MF_AMQP_OK;
     }
+    worker_metrics_failed(dead);
     if (dead)
         mf_error("message dead-lettered",
                  "batch=%llu attempts=%d error=%s "
@@ -425,15 +431,20 @@ settle_failure(struct worker *w, struct item *it, uint64_t batch)
 static int
 ack_batch(struct worker *w)
 {
-    int last = -1;
+    int last = -1, n = 0;
 
-    for (int i = 0; i < w->nitems; i++)
+    for (int i = 0; i < w->nitems; i++) {
+        n += !w->items[i].nacked;
         if (!w->items[i].nacked &&
             (last < 0 || w->items[i].m.tag > w->items[last].m.tag))
             last = i;
+    }
     if (last < 0)
         return MF_AMQP_OK;
-    return mf_amqp_ack(w->amqp, &w->items[last].m, 1);
+    int rc = mf_amqp_ack(w->amqp, &w->items[last].m, 1);
+    if (rc == MF_AMQP_OK)
+        worker_metrics_acked(n);
+    return rc;
 }
 
 /*
@@ -549,6 +560,7 @@ sweep(struct worker *w)
     char err[ERR_MAX] = "", q[160];
 
     w->next_sweep_ms = t0 + (int64_t)w->cfg->sweep_s * 1000;
+    worker_metrics_sweep();
     enum drain d = drain(w, &units, &calls, err, sizeof(err));
     if (d == DRAIN_FAILED || d == DRAIN_PG_LOST)
         mf_error("sweep failed", "error=%s", mf_log_q(q, sizeof(q), err));
@@ -571,6 +583,7 @@ loop(struct worker *w)
     while (!stopping()) {
         if (ensure_pg(w) != 0 || ensure_amqp(w) != 0)
             break;
+        worker_metrics_tick(w->pg);
         if (w->owed_units > 0 && notify_next(w) == MF_AMQP_CONN_LOST) {
             amqp_lost(w);
             continue;
@@ -583,9 +596,10 @@ loop(struct worker *w)
         int64_t wait = w->next_sweep_ms - now;
         memset(w->items, 0, sizeof(*w->items) * (size_t)w->cfg->prefetch);
         int rc = collect_batch(w, wait > 1000 ? 1000 : (int)wait);
-        if (rc == MF_AMQP_OK)
+        if (rc == MF_AMQP_OK) {
+            worker_metrics_received(w->nitems);
             process_batch(w);
-        else if (rc == MF_AMQP_CONN_LOST)
+        } else if (rc == MF_AMQP_CONN_LOST)
             amqp_lost(w);
     }
 }
