@@ -556,7 +556,7 @@ mf_http_start(const struct mf_http_config *cfg, struct mf_http **out, char *err,
         (unsigned)(cfg->max_conn ? cfg->max_conn : 1024),
         MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)(cfg->timeout_s ? cfg->timeout_s : 30),
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&sin, MHD_OPTION_END);
     if (h->d == NULL) {

@@ -17,6 +17,20 @@ struct mf_jwt_key {
     int ttl_s;
 };
 
+/*
+ * The last token this thread verified with success, with what its checks
+ * depend on. A client sends the same token for many requests: an exact
+ * match (compared in constant time) skips the signature and the JSON, and
+ * only the time checks run again.
+ */
+static _Thread_local struct {
+    const struct mf_jwt_key *key;
+    size_t len;
+    char token[MF_JWT_MAX_TOKEN + 1];
+    struct mf_jwt_claims claims;
+    int64_t nbf; /* INT64_MIN when absent */
+} last;
+
 int
 mf_jwt_key_new(const void *secret, size_t len, const char *iss, const char *aud,
                int ttl_s, struct mf_jwt_key **out)
@@ -46,6 +60,8 @@ mf_jwt_key_free(struct mf_jwt_key *k)
 {
     if (k == NULL)
         return;
+    if (last.key == k)
+        explicit_bzero(&last, sizeof(last));
     explicit_bzero(k->secret, k->len);
     free(k->secret);
     free(k);
@@ -179,14 +195,34 @@ check_claims(const struct mf_jwt_key *k, json_t *c, int64_t now, int leeway,
     return MF_JWT_OK;
 }
 
+/* 1 when token (len bytes) is the thread's last verified token for k. */
+static int
+same_as_last(const struct mf_jwt_key *k, const char *token, size_t len)
+{
+    if (last.key != k || last.len != len)
+        return 0;
+    unsigned char diff = 0;
+    for (size_t i = 0; i < len; i++)
+        diff |= (unsigned char)(last.token[i] ^ token[i]);
+    return diff == 0;
+}
+
 int
 mf_jwt_verify(const struct mf_jwt_key *k, const char *token, int64_t now,
               int leeway_s, struct mf_jwt_claims *out)
 {
     memset(out, 0, sizeof(*out));
-    if (token == NULL ||
-        strnlen(token, MF_JWT_MAX_TOKEN + 1) > MF_JWT_MAX_TOKEN)
+    size_t len = token ? strnlen(token, MF_JWT_MAX_TOKEN + 1) : 0;
+    if (token == NULL || len > MF_JWT_MAX_TOKEN)
         return MF_JWT_EFORMAT;
+    if (same_as_last(k, token, len)) {
+        if (last.claims.exp <= now - leeway_s)
+            return MF_JWT_EEXPIRED;
+        if (last.nbf > now + leeway_s || last.claims.iat > now + leeway_s)
+            return MF_JWT_EEARLY;
+        *out = last.claims;
+        return MF_JWT_OK;
+    }
 
     /* A real key of positive length keeps libjwt from skipping the
      * signature; the algorithm it accepted is then pinned to HS256. */
@@ -207,6 +243,15 @@ mf_jwt_verify(const struct mf_jwt_key *k, const char *token, int64_t now,
     if (!json_is_object(claims))
         goto out;
     rc = check_claims(k, claims, now, leeway_s, out);
+    if (rc == MF_JWT_OK) {
+        int64_t nbf = INT64_MIN;
+        claim_time(claims, "nbf", &nbf);
+        last.key = k;
+        last.len = len;
+        memcpy(last.token, token, len + 1);
+        last.claims = *out;
+        last.nbf = nbf;
+    }
 out:
     if (rc != MF_JWT_OK)
         memset(out, 0, sizeof(*out));

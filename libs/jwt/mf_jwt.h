@@ -65,7 +65,9 @@ int mf_jwt_issue(const struct mf_jwt_key *k, const char *sub, const char *role,
  * Verifies token at time now (Unix seconds): length, HS256 signature with
  * this key, exp in the future, nbf and iat not in the future (leeway_s
  * allowed for clock skew on both), iss and aud. Returns 0 and fills *out,
- * or a negative mf_jwt_err with *out zeroed.
+ * or a negative mf_jwt_err with *out zeroed. The last token verified with
+ * success on the calling thread is remembered: the same token again (an
+ * exact, constant-time match) only has its times checked again.
  */
 int mf_jwt_verify(const struct mf_jwt_key *k, const char *token, int64_t now,
                   int leeway_s, struct mf_jwt_claims *out);

@@ -12,6 +12,10 @@ struct mf_pg {
     char app[64];
     char err[1024];
     char sqlstate[6];
+    /* Statements prepared on this connection, by the address of their
+     * text (mf_pg_query_prepared); forgotten on reconnect. */
+    const char *prepared[32];
+    int nprepared;
 };
 
 struct mf_pg_res {
@@ -61,6 +65,7 @@ open_conn(struct mf_pg *pg)
 
     if (pg->conn != NULL)
         PQfinish(pg->conn);
+    pg->nprepared = 0;
     /* expand_dbname lets the URL carry everything; app name is added. */
     pg->conn = PQconnectdbParams(keys, vals, 1);
     if (pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK) {
@@ -171,6 +176,53 @@ mf_pg_query(struct mf_pg *pg, const char *sql, int nparams,
     }
     (*out)->res = res;
     return MF_PG_OK;
+}
+
+/* Wraps a successful result for the caller (or frees it). */
+static int
+hand_over(struct mf_pg *pg, PGresult *res, struct mf_pg_res **out)
+{
+    if (out == NULL) {
+        PQclear(res);
+        return MF_PG_OK;
+    }
+    *out = malloc(sizeof(**out));
+    if (*out == NULL) {
+        PQclear(res);
+        snprintf(pg->err, sizeof(pg->err), "out of memory");
+        return MF_PG_ERR;
+    }
+    (*out)->res = res;
+    return MF_PG_OK;
+}
+
+int
+mf_pg_query_prepared(struct mf_pg *pg, const char *sql, int nparams,
+                     const char *const *params, struct mf_pg_res **out)
+{
+    char name[16];
+    int i = 0;
+    while (i < pg->nprepared && pg->prepared[i] != sql)
+        i++;
+    if (i == pg->nprepared) {
+        if (i >= (int)(sizeof(pg->prepared) / sizeof(pg->prepared[0])))
+            return mf_pg_query(pg, sql, nparams, params, out);
+        clear_err(pg);
+        snprintf(name, sizeof(name), "mf_p%d", i);
+        PGresult *res = PQprepare(pg->conn, name, sql, nparams, NULL);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK)
+            return fail(pg, "prepare failed", res);
+        PQclear(res);
+        pg->prepared[pg->nprepared++] = sql;
+    }
+    clear_err(pg);
+    snprintf(name, sizeof(name), "mf_p%d", i);
+    PGresult *res =
+        PQexecPrepared(pg->conn, name, nparams, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(res);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        return fail(pg, "query failed", res);
+    return hand_over(pg, res, out);
 }
 
 int

@@ -61,6 +61,15 @@ int mf_pg_exec(struct mf_pg *pg, const char *sql);
 int mf_pg_query(struct mf_pg *pg, const char *sql, int nparams,
                 const char *const *params, struct mf_pg_res **res);
 
+/*
+ * Like mf_pg_query, but prepares sql on this connection the first time and
+ * executes the prepared statement after. Statements are known by the
+ * ADDRESS of sql, so pass a string that never changes (a literal); at most
+ * 32 per connection (beyond, it runs unprepared), forgotten on reconnect.
+ */
+int mf_pg_query_prepared(struct mf_pg *pg, const char *sql, int nparams,
+                         const char *const *params, struct mf_pg_res **res);
+
 int mf_pg_res_rows(const struct mf_pg_res *r);
 int mf_pg_res_cols(const struct mf_pg_res *r);
 /* The text of a cell; NULL for SQL NULL. Valid until mf_pg_res_free. */

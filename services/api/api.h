@@ -82,6 +82,17 @@ struct api_caller {
 int api_db(const char *sql, int n, const char *const *params,
            struct mf_pg_res **res, char *state);
 
+/*
+ * api_db for a statement run often: prepared on this thread's connection
+ * the first time. sql must be a string literal (known by its address).
+ */
+int api_db_prepared(const char *sql, int n, const char *const *params,
+                    struct mf_pg_res **res);
+
+/* api_db or api_db_prepared, as prepared says. */
+int api_db_run(int prepared, const char *sql, int n, const char *const *params,
+               struct mf_pg_res **res, char *state);
+
 /* 1 when this thread can reach PostgreSQL (SELECT 1). */
 int api_db_ping(void);
 

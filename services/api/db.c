@@ -42,20 +42,43 @@ conn(void)
     return pg;
 }
 
+/* Runs sql prepared or not. */
+static int
+run(struct mf_pg *pg, int prepared, const char *sql, int n,
+    const char *const *params, struct mf_pg_res **res)
+{
+    return prepared ? mf_pg_query_prepared(pg, sql, n, params, res)
+                    : mf_pg_query(pg, sql, n, params, res);
+}
+
 int
 api_db(const char *sql, int n, const char *const *params,
        struct mf_pg_res **res, char *state)
+{
+    return api_db_run(0, sql, n, params, res, state);
+}
+
+int
+api_db_prepared(const char *sql, int n, const char *const *params,
+                struct mf_pg_res **res)
+{
+    return api_db_run(1, sql, n, params, res, NULL);
+}
+
+int
+api_db_run(int prepared, const char *sql, int n, const char *const *params,
+           struct mf_pg_res **res, char *state)
 {
     if (state != NULL)
         state[0] = '\0';
     struct mf_pg *pg = conn();
     if (pg == NULL)
         return MF_PG_CONN_LOST;
-    int rc = mf_pg_query(pg, sql, n, params, res);
+    int rc = run(pg, prepared, sql, n, params, res);
     if (rc == MF_PG_CONN_LOST) {
         /* One new attempt: the server may have restarted in between. */
         if (mf_pg_reconnect(pg, NULL) == MF_PG_OK)
-            rc = mf_pg_query(pg, sql, n, params, res);
+            rc = run(pg, prepared, sql, n, params, res);
     }
     if (rc != MF_PG_OK) {
         char q[160];

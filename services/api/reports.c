@@ -36,6 +36,19 @@
     "(sum(fcp_ms_sum) / nullif(sum(fcp_ms_n), 0))::float8 AS fcp_ms, "         \
     "(sum(ttfb_ms_sum) / nullif(sum(ttfb_ms_n), 0))::float8 AS ttfb_ms"
 
+/* The same measures of one stored row (a series reads one row per
+ * period: each level's key makes it unique), without aggregation. */
+#define ROW_MEASURES                                                           \
+    "users, sessions, views, bounces, duration_s::float8, "                    \
+    "bounces::float8 / nullif(sessions, 0), "                                  \
+    "(duration_s / nullif(sessions, 0))::float8, psi_samples, "                \
+    "(performance_score_sum / nullif(performance_score_n, 0))::float8, "       \
+    "(lcp_ms_sum / nullif(lcp_ms_n, 0))::float8, "                             \
+    "(cls_sum / nullif(cls_n, 0))::float8, "                                   \
+    "(inp_ms_sum / nullif(inp_ms_n, 0))::float8, "                             \
+    "(fcp_ms_sum / nullif(fcp_ms_n, 0))::float8, "                             \
+    "(ttfb_ms_sum / nullif(ttfb_ms_n, 0))::float8"
+
 #define NMEASURES 14
 static const char *const measure_names[NMEASURES] = {
     "users",
@@ -120,9 +133,9 @@ find_page(const struct api_page *pg, char *id, char *version,
 {
     const char *params[] = {pg->site, pg->path};
     struct mf_pg_res *r = NULL;
-    if (api_db("SELECT page_id, data_version FROM page"
-               " WHERE site = $1 AND path = $2",
-               2, params, &r, NULL) != MF_PG_OK) {
+    if (api_db_prepared("SELECT page_id, data_version FROM page"
+                        " WHERE site = $1 AND path = $2",
+                        2, params, &r) != MF_PG_OK) {
         api_db_unavailable(resp);
         return -1;
     }
@@ -154,13 +167,14 @@ series_head(const struct api_page *pg, const char *from, const char *to)
 }
 
 /* Runs a series query whose first column is the period (key, of type
- * is_int) and answers the rows. */
+ * is_int) and answers the rows; prepared when sql is a literal. */
 static void
 answer_series(struct mf_http_resp *resp, json_t *head, const char *sql, int n,
-              const char *const *params, const char *key, int is_int)
+              const char *const *params, const char *key, int is_int,
+              int prepared)
 {
     struct mf_pg_res *r = NULL;
-    if (api_db(sql, n, params, &r, NULL) != MF_PG_OK) {
+    if (api_db_run(prepared, sql, n, params, &r, NULL) != MF_PG_OK) {
         json_decref(head);
         api_db_unavailable(resp);
         return;
@@ -239,18 +253,18 @@ one_day(struct mf_http_req *req, struct mf_http_resp *resp, int hourly)
     if (hourly)
         answer_series(
             resp, series_head(&pg, date, date),
-            "SELECT extract(hour FROM hour AT TIME ZONE 'UTC')::int, " MEASURES
+            "SELECT extract(hour FROM hour AT TIME ZONE 'UTC')::int, " ROW_MEASURES
             " FROM agg_hour WHERE page_id = $1::int8"
             " AND hour >= $2::date::timestamp AT TIME ZONE 'UTC'"
             " AND hour < ($2::date + 1)::timestamp AT TIME ZONE 'UTC'"
-            " GROUP BY 1 ORDER BY 1",
-            2, params, "hour", 1);
+            " ORDER BY hour",
+            2, params, "hour", 1, 1);
     else
         answer_series(resp, series_head(&pg, date, date),
-                      "SELECT interval, " MEASURES
+                      "SELECT interval, " ROW_MEASURES
                       " FROM agg_interval WHERE page_id = $1::int8"
-                      " AND day = $2::date GROUP BY 1 ORDER BY 1",
-                      2, params, "interval", 1);
+                      " AND day = $2::date ORDER BY interval",
+                      2, params, "interval", 1, 1);
 }
 
 void
@@ -291,31 +305,29 @@ series(struct mf_http_req *req, struct mf_http_resp *resp, enum api_unit unit)
         fmt_day(a, lo);
         fmt_day(b, hi);
         answer_series(resp, head,
-                      "SELECT to_char(day, 'YYYY-MM-DD'), " MEASURES
+                      "SELECT to_char(day, 'YYYY-MM-DD'), " ROW_MEASURES
                       " FROM agg_day WHERE page_id = $1::int8"
-                      " AND day BETWEEN $2::date AND $3::date"
-                      " GROUP BY day ORDER BY day",
-                      3, params, "date", 0);
+                      " AND day BETWEEN $2::date AND $3::date ORDER BY day",
+                      3, params, "date", 0, 1);
         break;
     case UNIT_MONTH:
         fmt_month_first(a, lo);
         fmt_month_first(b, hi);
         answer_series(resp, head,
-                      "SELECT to_char(month, 'YYYY-MM'), " MEASURES
+                      "SELECT to_char(month, 'YYYY-MM'), " ROW_MEASURES
                       " FROM agg_month WHERE page_id = $1::int8"
                       " AND month BETWEEN $2::date AND $3::date"
-                      " GROUP BY month ORDER BY month",
-                      3, params, "month", 0);
+                      " ORDER BY month",
+                      3, params, "month", 0, 1);
         break;
     case UNIT_YEAR:
         snprintf(lo, sizeof(lo), "%lld", (long long)a);
         snprintf(hi, sizeof(hi), "%lld", (long long)b);
         answer_series(resp, head,
-                      "SELECT year, " MEASURES
+                      "SELECT year, " ROW_MEASURES
                       " FROM agg_year WHERE page_id = $1::int8"
-                      " AND year BETWEEN $2::int AND $3::int"
-                      " GROUP BY year ORDER BY year",
-                      3, params, "year", 1);
+                      " AND year BETWEEN $2::int AND $3::int ORDER BY year",
+                      3, params, "year", 1, 1);
         break;
     }
 }
@@ -398,9 +410,10 @@ range_compute(const struct api_page *pg, const char *id, int64_t a, int64_t b,
     params[0] = id;
     plan_params(a, b, &t, params + 1);
     struct mf_pg_res *r = NULL;
-    if (api_db("SELECT (SELECT data_version FROM page WHERE page_id = "
-               "$1::int8), " MEASURES " FROM (" RANGE_UNION(ONE_PAGE) ") s",
-               11, params, &r, NULL) != MF_PG_OK) {
+    if (api_db_prepared("SELECT (SELECT data_version FROM page WHERE "
+                        "page_id = $1::int8), " MEASURES
+                        " FROM (" RANGE_UNION(ONE_PAGE) ") s",
+                        11, params, &r) != MF_PG_OK) {
         api_db_unavailable(resp);
         return NULL;
     }
@@ -529,7 +542,7 @@ api_top_pages(struct mf_http_req *req, const struct api_caller *who,
     params[11] = lim;
     json_t *head = series_head(&pg, q.from, q.to);
     json_object_set_new(head, "sort", json_string(api_sort_keys[sort]));
-    answer_series(resp, head, sql, 12, params, "path", 0);
+    answer_series(resp, head, sql, 12, params, "path", 0, 0);
 }
 
 void

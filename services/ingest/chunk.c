@@ -24,7 +24,8 @@ chunk_reset(struct chunk *c)
 {
     c->first_ord = 0;
     c->records = 0;
-    c->last = false;
+    c->seq = 0;
+    c->numbered = false;
     for (int i = 0; i < 3; i++) {
         c->accepted[i] = c->rejected[i] = 0;
         c->rows[i].len = 0;

@@ -13,11 +13,12 @@
 
 /* Limits: a record, a chunk, a rejected record's kept text. */
 #define INGEST_RECORD_MAX   (1024 * 1024)
-#define INGEST_CHUNK_BYTES  (6 * 1024 * 1024)
+#define INGEST_CHUNK_BYTES  (4 * 1024 * 1024)
 #define INGEST_CHUNK_RECS   50000
 #define INGEST_REJECT_TEXT  4096
 #define INGEST_REASON_MAX   256
-#define INGEST_QUEUE_CHUNKS 2
+#define INGEST_QUEUE_CHUNKS 1 /* full chunks waiting, besides those in hand */
+#define INGEST_LOADERS      2 /* loader threads (connections) per stream */
 
 /* ---- input: a file or standard input, gzip-compressed or not ---------- */
 
@@ -52,8 +53,9 @@ struct chunk {
     uint32_t accepted[3]; /* by kind */
     uint32_t rejected[3]; /* by kind (0: the kind could not be told) */
     struct buf rows[3];
+    int64_t seq;         /* the chunk's number in its stream */
+    bool numbered;       /* batch_id[] taken from the sequence */
     int64_t batch_id[3]; /* set by the loader */
-    bool last;           /* the stream ends after this chunk */
 };
 
 /* Empties a chunk for reuse, keeping its buffers. */

@@ -1,8 +1,11 @@
 /*
  * One stream loaded into PostgreSQL. The calling thread reads and parses
- * the stream into chunks; a loader thread commits each chunk in one
- * transaction and then notifies the first stage. Between them a queue of
- * INGEST_QUEUE_CHUNKS chunks: parsing overlaps loading, memory is bounded.
+ * the stream into chunks; INGEST_LOADERS loader threads, each with its own
+ * connection, commit one chunk per transaction and then notify the first
+ * stage. Chunks take their batch ids in stream order (a later chunk always
+ * has a larger id, which the staged identity rule relies on) even though
+ * two loaders may commit them in either order. A fixed pool of chunks
+ * bounds the memory: parsing overlaps loading, never outruns it.
  */
 #include "ingest.h"
 #include "metrics.h"
@@ -20,9 +23,21 @@
 #include <time.h>
 
 #define WIN_SIZE (INGEST_RECORD_MAX + 1024 * 1024)
-#define NCHUNKS  (INGEST_QUEUE_CHUNKS + 1)
+#define NCHUNKS  (INGEST_QUEUE_CHUNKS + INGEST_LOADERS)
 
 _Atomic long long ingest_progress_records;
+
+struct job;
+
+/* One loader thread and its connections. */
+struct loader {
+    struct job *j;
+    pthread_t th;
+    struct mf_pg *pg;
+    struct mf_amqp *amqp;
+    int64_t amqp_next_ms;
+    int amqp_backoff_ms;
+};
 
 struct job {
     const struct job_opts *o;
@@ -38,7 +53,10 @@ struct job {
     int nfree;
     struct chunk *queue[NCHUNKS];
     int qhead, qlen;
-    bool loader_failed;
+    bool parsing_done;  /* no more chunks will be queued */
+    bool loader_failed; /* a loader gave up: stop parsing */
+    int64_t next_seq;   /* the parser's next chunk number */
+    int64_t numbered;   /* chunks below this have their batch ids */
 
     /* parser state */
     struct input *in;
@@ -49,12 +67,9 @@ struct job {
     int64_t ord;
     struct chunk *cur;
     struct mf_record rec;
+    char perr[512]; /* the parser's error */
 
-    /* loader state */
-    struct mf_pg *pg;
-    struct mf_amqp *amqp;
-    int64_t amqp_next_ms;
-    int amqp_backoff_ms;
+    struct loader loaders[INGEST_LOADERS];
 };
 
 static int64_t
@@ -94,21 +109,26 @@ static void
 push_full(struct job *j, struct chunk *c)
 {
     pthread_mutex_lock(&j->mu);
+    c->seq = j->next_seq++;
     j->queue[(j->qhead + j->qlen) % NCHUNKS] = c;
     j->qlen++;
     pthread_cond_broadcast(&j->cv);
     pthread_mutex_unlock(&j->mu);
 }
 
+/* The next chunk to load, or NULL when parsing is over and none is left. */
 static struct chunk *
 pop_full(struct job *j)
 {
+    struct chunk *c = NULL;
     pthread_mutex_lock(&j->mu);
-    while (j->qlen == 0)
+    while (j->qlen == 0 && !j->parsing_done)
         pthread_cond_wait(&j->cv, &j->mu);
-    struct chunk *c = j->queue[j->qhead];
-    j->qhead = (j->qhead + 1) % NCHUNKS;
-    j->qlen--;
+    if (j->qlen > 0) {
+        c = j->queue[j->qhead];
+        j->qhead = (j->qhead + 1) % NCHUNKS;
+        j->qlen--;
+    }
     pthread_mutex_unlock(&j->mu);
     return c;
 }
@@ -124,7 +144,7 @@ give_back(struct job *j, struct chunk *c, bool failed)
     pthread_mutex_unlock(&j->mu);
 }
 
-/* ---- the loader ---------------------------------------------------------- */
+/* ---- the loaders --------------------------------------------------------- */
 
 static const char *const raw_copy[3] = {
     "COPY rejected_record (kind, stream, ordinal, byte_offset, reason, text) "
@@ -136,20 +156,20 @@ static const char *const raw_copy[3] = {
 };
 
 static int
-copy_rows(struct job *j, struct chunk *c, int which, long long want)
+copy_rows(struct loader *l, struct chunk *c, int which, long long want)
 {
     long long rows = -1;
     int rc;
 
-    if ((rc = mf_pg_copy_begin(j->pg, raw_copy[which])) != MF_PG_OK)
+    if ((rc = mf_pg_copy_begin(l->pg, raw_copy[which])) != MF_PG_OK)
         return rc;
-    if ((rc = mf_pg_copy_put(j->pg, copy_header, sizeof(copy_header))) ||
-        (rc = mf_pg_copy_put(j->pg, c->rows[which].p, c->rows[which].len)) ||
-        (rc = mf_pg_copy_put(j->pg, copy_trailer, sizeof(copy_trailer)))) {
-        mf_pg_copy_abort(j->pg, "ingest could not send its rows");
+    if ((rc = mf_pg_copy_put(l->pg, copy_header, sizeof(copy_header))) ||
+        (rc = mf_pg_copy_put(l->pg, c->rows[which].p, c->rows[which].len)) ||
+        (rc = mf_pg_copy_put(l->pg, copy_trailer, sizeof(copy_trailer)))) {
+        mf_pg_copy_abort(l->pg, "ingest could not send its rows");
         return rc;
     }
-    if ((rc = mf_pg_copy_end(j->pg, &rows)) != MF_PG_OK)
+    if ((rc = mf_pg_copy_end(l->pg, &rows)) != MF_PG_OK)
         return rc;
     if (rows != want) {
         mf_error("COPY stored an unexpected number of rows",
@@ -159,49 +179,94 @@ copy_rows(struct job *j, struct chunk *c, int which, long long want)
     return MF_PG_OK;
 }
 
-static int
-insert_batch(struct job *j, struct chunk *c, int kind)
+static bool
+has_kind(const struct chunk *c, int k)
 {
-    char first[24], acc[16], rej[16];
-    const char *params[5] = {mf_record_kind_name(kind), j->stream, first, acc,
-                             rej};
-    struct mf_pg_res *r = NULL;
-    int rc;
+    return c->accepted[k] + c->rejected[k] > 0;
+}
 
+/*
+ * Gives the chunk its batch ids, in stream order: waits until every
+ * earlier chunk has its ids, then takes the next values of the batch
+ * sequence (outside any transaction, so a retried chunk keeps its ids).
+ */
+static int
+number_chunk(struct loader *l, struct chunk *c)
+{
+    struct job *j = l->j;
+    struct mf_pg_res *r = NULL;
+    int rc = MF_PG_OK;
+
+    if (c->numbered)
+        return MF_PG_OK;
+    pthread_mutex_lock(&j->mu);
+    while (j->numbered != c->seq && !j->loader_failed)
+        pthread_cond_wait(&j->cv, &j->mu);
+    bool failed = j->loader_failed;
+    pthread_mutex_unlock(&j->mu);
+    if (failed)
+        return MF_PG_ERR;
+    for (int k = MF_RECORD_GA; k <= MF_RECORD_PSI && rc == MF_PG_OK; k++) {
+        if (!has_kind(c, k))
+            continue;
+        rc = mf_pg_query(l->pg,
+                         "SELECT nextval(pg_get_serial_sequence("
+                         "'ingest_batch', 'batch_id'))",
+                         0, NULL, &r);
+        if (rc == MF_PG_OK) {
+            chunk_set_batch(c, k, strtoll(mf_pg_res_value(r, 0, 0), NULL, 10));
+            mf_pg_res_free(r);
+        }
+    }
+    if (rc != MF_PG_OK)
+        return rc;
+    c->numbered = true;
+    pthread_mutex_lock(&j->mu);
+    j->numbered++;
+    pthread_cond_broadcast(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+    return MF_PG_OK;
+}
+
+static int
+insert_batch(struct loader *l, struct chunk *c, int kind)
+{
+    char id[24], first[24], acc[16], rej[16];
+    const char *params[6] = {
+        id, mf_record_kind_name(kind), l->j->stream, first, acc, rej};
+
+    snprintf(id, sizeof(id), "%lld", (long long)c->batch_id[kind]);
     snprintf(first, sizeof(first), "%lld", (long long)c->first_ord);
     snprintf(acc, sizeof(acc), "%u", c->accepted[kind]);
     snprintf(rej, sizeof(rej), "%u", c->rejected[kind]);
-    rc = mf_pg_query(j->pg,
-                     "INSERT INTO ingest_batch (kind, stream, first_ord, "
-                     "accepted, rejected) VALUES ($1, $2, $3, $4, $5) "
-                     "RETURNING batch_id",
-                     5, params, &r);
-    if (rc != MF_PG_OK)
-        return rc;
-    chunk_set_batch(c, kind, strtoll(mf_pg_res_value(r, 0, 0), NULL, 10));
-    mf_pg_res_free(r);
-    return MF_PG_OK;
+    return mf_pg_query(l->pg,
+                       "INSERT INTO ingest_batch (batch_id, kind, stream, "
+                       "first_ord, accepted, rejected) OVERRIDING SYSTEM "
+                       "VALUE VALUES ($1, $2, $3, $4, $5, $6)",
+                       6, params, NULL);
 }
 
 /* One transaction: the batches, their rows, the rejects, the pending work. */
 static int
-commit_chunk(struct job *j, struct chunk *c)
+commit_chunk(struct loader *l, struct chunk *c)
 {
     int rc;
 
-    if ((rc = mf_pg_exec(j->pg, "BEGIN")) != MF_PG_OK)
+    if ((rc = number_chunk(l, c)) != MF_PG_OK)
+        return rc;
+    if ((rc = mf_pg_exec(l->pg, "BEGIN")) != MF_PG_OK)
         return rc;
     for (int k = MF_RECORD_GA; k <= MF_RECORD_PSI; k++) {
-        if (c->accepted[k] + c->rejected[k] == 0)
+        if (!has_kind(c, k))
             continue;
-        if ((rc = insert_batch(j, c, k)) != MF_PG_OK)
+        if ((rc = insert_batch(l, c, k)) != MF_PG_OK)
             goto fail;
         if (c->accepted[k] > 0 &&
-            (rc = copy_rows(j, c, k, c->accepted[k])) != MF_PG_OK)
+            (rc = copy_rows(l, c, k, c->accepted[k])) != MF_PG_OK)
             goto fail;
     }
     if (c->rows[ROWS_REJECTED].len > 0 &&
-        (rc = copy_rows(j, c, ROWS_REJECTED,
+        (rc = copy_rows(l, c, ROWS_REJECTED,
                         c->rejected[0] + c->rejected[1] + c->rejected[2])) !=
             MF_PG_OK)
         goto fail;
@@ -212,42 +277,47 @@ commit_chunk(struct job *j, struct chunk *c)
         const char *params[2] = {k == MF_RECORD_GA ? "stage-ga" : "stage-psi",
                                  id};
         snprintf(id, sizeof(id), "%lld", (long long)c->batch_id[k]);
-        rc = mf_pg_query(j->pg,
+        rc = mf_pg_query(l->pg,
                          "INSERT INTO pending_batch (stage, batch_id) "
                          "VALUES ($1, $2)",
                          2, params, NULL);
         if (rc != MF_PG_OK)
             goto fail;
     }
-    return mf_pg_exec(j->pg, "COMMIT");
+    return mf_pg_exec(l->pg, "COMMIT");
 fail:
     if (rc != MF_PG_CONN_LOST)
-        mf_pg_exec(j->pg, "ROLLBACK");
+        mf_pg_exec(l->pg, "ROLLBACK");
     return rc;
 }
 
-/* Connects or reconnects with backoff until it works or a stop is asked. */
+/* Connects or reconnects with backoff until it works or a stop is asked.
+ * A first connection that fails is fatal unless wait_for_db is set. */
 static int
-pg_ready(struct job *j)
+pg_ready(struct loader *l)
 {
+    struct job *j = l->j;
     char err[512];
     long delay = 100;
 
     for (;;) {
-        if (j->pg == NULL) {
-            if (mf_pg_connect(j->o->pg_url, "metriflow-ingest", &j->pg, err,
+        if (l->pg == NULL) {
+            if (mf_pg_connect(j->o->pg_url, "metriflow-ingest", &l->pg, err,
                               sizeof(err)) == MF_PG_OK)
                 return 0;
-            j->pg = NULL;
+            l->pg = NULL;
             if (!j->o->wait_for_db) {
-                snprintf(j->res->error, sizeof(j->res->error), "%s", err);
+                pthread_mutex_lock(&j->mu);
+                if (j->res->error[0] == '\0')
+                    snprintf(j->res->error, sizeof(j->res->error), "%s", err);
+                pthread_mutex_unlock(&j->mu);
                 return -1;
             }
-        } else if (mf_pg_reconnect(j->pg, NULL) == MF_PG_OK) {
+        } else if (mf_pg_reconnect(l->pg, NULL) == MF_PG_OK) {
             ingest_metrics_reconnect(INGEST_PG);
             return 0;
         } else {
-            snprintf(err, sizeof(err), "%s", mf_pg_error(j->pg));
+            snprintf(err, sizeof(err), "%s", mf_pg_error(l->pg));
         }
         mf_warn("cannot reach PostgreSQL; retrying", "delay_ms=%ld error=%s",
                 delay, err);
@@ -260,87 +330,96 @@ pg_ready(struct job *j)
     }
 }
 
+static void
+amqp_backoff(struct loader *l, int first_ms)
+{
+    int d = l->amqp_backoff_ms ? l->amqp_backoff_ms * 2 : first_ms;
+    l->amqp_backoff_ms = d > 30000 ? 30000 : d;
+    l->amqp_next_ms = now_ms() + l->amqp_backoff_ms;
+}
+
 /* Tells the first stage about a committed batch. Best effort: the
  * pending_batch row guarantees the work whatever happens here. */
 static void
-notify(struct job *j, int kind, int64_t batch_id)
+notify(struct loader *l, int kind, int64_t batch_id)
 {
     const char *stage = kind == MF_RECORD_GA ? "stage-ga" : "stage-psi";
     char body[64], err[512];
     int n = snprintf(body, sizeof(body), "{\"batch_id\":%lld}",
                      (long long)batch_id);
 
-    if (j->amqp == NULL) {
-        if (now_ms() < j->amqp_next_ms) {
+    if (l->amqp == NULL) {
+        if (now_ms() < l->amqp_next_ms) {
             ingest_metrics_notified(0);
             return;
         }
-        if (mf_amqp_connect(j->o->amqp_url, &j->amqp, err, sizeof(err)) !=
+        if (mf_amqp_connect(l->j->o->amqp_url, &l->amqp, err, sizeof(err)) !=
             MF_AMQP_OK) {
-            j->amqp = NULL;
-            j->amqp_backoff_ms =
-                j->amqp_backoff_ms
-                    ? (j->amqp_backoff_ms * 2 > 30000 ? 30000
-                                                      : j->amqp_backoff_ms * 2)
-                    : 500;
-            j->amqp_next_ms = now_ms() + j->amqp_backoff_ms;
+            l->amqp = NULL;
+            amqp_backoff(l, 500);
             mf_warn("cannot reach RabbitMQ; the batch waits for the sweep",
                     "batch=%lld retry_ms=%d error=%s", (long long)batch_id,
-                    j->amqp_backoff_ms, err);
+                    l->amqp_backoff_ms, err);
             ingest_metrics_notified(0);
             return;
         }
-        if (j->amqp_backoff_ms > 0) /* connected after a loss or failure */
+        if (l->amqp_backoff_ms > 0) /* connected after a loss or failure */
             ingest_metrics_reconnect(INGEST_AMQP);
     }
-    int rc = mf_amqp_publish(j->amqp, stage, body, (size_t)n, 5000);
-    if (rc != MF_AMQP_OK) {
+    if (mf_amqp_publish(l->amqp, stage, body, (size_t)n, 5000) != MF_AMQP_OK) {
         mf_warn("notification not confirmed; the batch waits for the sweep",
                 "batch=%lld stage=%s error=%s", (long long)batch_id, stage,
-                mf_amqp_error(j->amqp));
-        mf_amqp_close(j->amqp);
-        j->amqp = NULL;
-        j->amqp_backoff_ms = 500;
-        j->amqp_next_ms = now_ms() + j->amqp_backoff_ms;
+                mf_amqp_error(l->amqp));
+        mf_amqp_close(l->amqp);
+        l->amqp = NULL;
+        amqp_backoff(l, 500);
         ingest_metrics_notified(0);
         return;
     }
-    j->amqp_backoff_ms = 0;
+    l->amqp_backoff_ms = 0;
     ingest_metrics_notified(1);
 }
 
 static int
-load_chunk(struct job *j, struct chunk *c)
+load_chunk(struct loader *l, struct chunk *c)
 {
+    struct job *j = l->j;
     int64_t t0 = now_ms(), t1;
 
     for (;;) {
-        if (j->pg == NULL || !mf_pg_alive(j->pg))
-            if (pg_ready(j) != 0) {
-                if (j->res->error[0] == '\0')
-                    snprintf(j->res->error, sizeof(j->res->error),
-                             "stopped while PostgreSQL was unreachable");
-                return -1;
-            }
-        int rc = commit_chunk(j, c);
+        if ((l->pg == NULL || !mf_pg_alive(l->pg)) && pg_ready(l) != 0) {
+            pthread_mutex_lock(&j->mu);
+            if (j->res->error[0] == '\0')
+                snprintf(j->res->error, sizeof(j->res->error),
+                         "stopped while PostgreSQL was unreachable");
+            pthread_mutex_unlock(&j->mu);
+            return -1;
+        }
+        int rc = commit_chunk(l, c);
         if (rc == MF_PG_OK)
             break;
         if (rc != MF_PG_CONN_LOST) {
-            snprintf(j->res->error, sizeof(j->res->error),
-                     "the chunk could not be stored: %s", mf_pg_error(j->pg));
+            pthread_mutex_lock(&j->mu);
+            if (j->res->error[0] == '\0')
+                snprintf(j->res->error, sizeof(j->res->error),
+                         "the chunk could not be stored: %s",
+                         mf_pg_error(l->pg));
+            pthread_mutex_unlock(&j->mu);
             return -1;
         }
         mf_warn("lost PostgreSQL during a chunk; retrying it",
                 "first_ord=%lld error=%s", (long long)c->first_ord,
-                mf_pg_error(j->pg));
+                mf_pg_error(l->pg));
     }
     t1 = now_ms();
     ingest_metrics_chunk(c->accepted, c->rejected, (double)(t1 - t0) / 1000.0);
+    pthread_mutex_lock(&j->mu);
     j->res->accepted += c->accepted[1] + c->accepted[2];
     j->res->rejected += c->rejected[0] + c->rejected[1] + c->rejected[2];
+    pthread_mutex_unlock(&j->mu);
     for (int k = MF_RECORD_GA; k <= MF_RECORD_PSI; k++)
         if (c->accepted[k] > 0)
-            notify(j, k, c->batch_id[k]);
+            notify(l, k, c->batch_id[k]);
     mf_debug("chunk committed",
              "first_ord=%lld records=%u ga_batch=%lld psi_batch=%lld "
              "commit_ms=%lld notify_ms=%lld",
@@ -353,16 +432,27 @@ load_chunk(struct job *j, struct chunk *c)
 static void *
 loader_main(void *arg)
 {
-    struct job *j = arg;
-    bool failed = false, last = false;
+    struct loader *l = arg;
+    struct job *j = l->j;
+    struct chunk *c;
+    bool failed = false;
 
     mf_log_set_context(j->ctx);
-    while (!last) {
-        struct chunk *c = pop_full(j);
-        last = c->last;
-        if (!failed && c->records > 0 && load_chunk(j, c) != 0) {
+    /* Connect while the parser fills the first chunk. */
+    if (pg_ready(l) != 0) {
+        failed = true;
+        pthread_mutex_lock(&j->mu);
+        j->res->failed = true;
+        j->loader_failed = true;
+        pthread_cond_broadcast(&j->cv);
+        pthread_mutex_unlock(&j->mu);
+    }
+    while ((c = pop_full(j)) != NULL) {
+        if (!failed && load_chunk(l, c) != 0) {
             failed = true;
+            pthread_mutex_lock(&j->mu);
             j->res->failed = true;
+            pthread_mutex_unlock(&j->mu);
             mf_error("loading stopped", "error=%s", j->res->error);
         }
         give_back(j, c, failed);
@@ -372,25 +462,21 @@ loader_main(void *arg)
 
 /* ---- the parser ---------------------------------------------------------- */
 
-/* Sends the current chunk to the loader (marked last if asked). */
-static int
-send_chunk(struct job *j, bool last)
+/* Queues the current chunk for the loaders. */
+static void
+send_chunk(struct job *j)
 {
-    if (j->cur == NULL && (j->cur = take_free(j)) == NULL)
-        return -1;
-    j->cur->last = last;
     ingest_progress_records += j->cur->records;
     ingest_metrics_read(j->cur->records);
     push_full(j, j->cur);
     j->cur = NULL;
-    return 0;
 }
 
 static int
 ensure_chunk(struct job *j)
 {
-    if (j->cur != NULL && chunk_full(j->cur) && send_chunk(j, false) != 0)
-        return -1;
+    if (j->cur != NULL && chunk_full(j->cur))
+        send_chunk(j);
     if (j->cur == NULL && (j->cur = take_free(j)) == NULL)
         return -1;
     return 0;
@@ -403,7 +489,7 @@ emit_record(struct job *j)
         return -1;
     j->res->records++;
     if (chunk_add_record(j->cur, &j->rec, j->ord) != 0) {
-        snprintf(j->res->error, sizeof(j->res->error), "out of memory");
+        snprintf(j->perr, sizeof(j->perr), "out of memory");
         return -1;
     }
     return 0;
@@ -418,7 +504,7 @@ emit_reject(struct job *j, enum mf_record_kind kind, uint64_t offset,
     j->res->records++;
     if (chunk_add_reject(j->cur, kind, j->stream, j->ord, offset, reason,
                          (const char *)text, len) != 0) {
-        snprintf(j->res->error, sizeof(j->res->error), "out of memory");
+        snprintf(j->perr, sizeof(j->perr), "out of memory");
         return -1;
     }
     return 0;
@@ -448,8 +534,8 @@ refill(struct job *j)
         j->end -= j->start;
         j->start = 0;
     }
-    long r = input_read(j->in, j->win + j->end, WIN_SIZE - j->end,
-                        j->res->error, sizeof(j->res->error));
+    long r = input_read(j->in, j->win + j->end, WIN_SIZE - j->end, j->perr,
+                        sizeof(j->perr));
     if (r < 0)
         return -1;
     if (r == 0)
@@ -570,7 +656,7 @@ array_error(struct job *j, uint64_t at, const char *why)
     if (emit_syntax(j, at, why, j->start,
                     len > INGEST_REJECT_TEXT ? INGEST_REJECT_TEXT : len) != 0)
         return -1;
-    snprintf(j->res->error, sizeof(j->res->error),
+    snprintf(j->perr, sizeof(j->perr),
              "syntax error at byte %llu: %s; the rest of the stream was not "
              "read",
              (unsigned long long)at, why);
@@ -705,8 +791,10 @@ job_cleanup(struct job *j)
         chunk_free(&j->chunks[i]);
     free(j->win);
     input_close(j->in);
-    mf_pg_close(j->pg);
-    mf_amqp_close(j->amqp);
+    for (int i = 0; i < INGEST_LOADERS; i++) {
+        mf_pg_close(j->loaders[i].pg);
+        mf_amqp_close(j->loaders[i].amqp);
+    }
     pthread_mutex_destroy(&j->mu);
     pthread_cond_destroy(&j->cv);
 }
@@ -715,8 +803,7 @@ void
 job_run(const char *path, const struct job_opts *o, struct job_result *res)
 {
     struct job *j = malloc(sizeof(*j));
-    pthread_t loader;
-    int rc;
+    int rc = -1;
 
     memset(res, 0, sizeof(*res));
     if (j == NULL || job_init(j, path, o, res) != 0) {
@@ -730,32 +817,38 @@ job_run(const char *path, const struct job_opts *o, struct job_result *res)
         res->failed = true;
         goto out;
     }
-    if (pthread_create(&loader, NULL, loader_main, j) != 0) {
-        snprintf(res->error, sizeof(res->error), "cannot start a thread");
-        res->failed = true;
-        goto out;
+    int started = 0;
+    for (int i = 0; i < INGEST_LOADERS; i++) {
+        j->loaders[i].j = j;
+        if (pthread_create(&j->loaders[i].th, NULL, loader_main,
+                           &j->loaders[i]) != 0)
+            break;
+        started++;
     }
-    rc = parse_stream(j);
-    if (rc < 0)
+    if (started > 0)
+        rc = parse_stream(j);
+    else
+        snprintf(j->perr, sizeof(j->perr), "cannot start a thread");
+    /* The chunk in hand goes to the loaders; then they drain the queue. */
+    if (j->cur != NULL && j->cur->records > 0)
+        send_chunk(j);
+    else if (j->cur != NULL)
+        give_back(j, j->cur, false);
+    j->cur = NULL;
+    pthread_mutex_lock(&j->mu);
+    j->parsing_done = true;
+    pthread_cond_broadcast(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+    for (int i = 0; i < started; i++)
+        pthread_join(j->loaders[i].th, NULL);
+
+    if (started == 0 || rc < 0)
         res->failed = true;
     else if (rc == 1 && !res->syntax_end)
         res->stopped = true;
-    res->complete = rc == 0;
-    /* The last chunk (possibly empty) tells the loader to finish. */
-    if (send_chunk(j, true) != 0) {
-        /* the loader failed and gave back every chunk: end it */
-        pthread_mutex_lock(&j->mu);
-        while (j->nfree == 0)
-            pthread_cond_wait(&j->cv, &j->mu);
-        j->cur = j->free_list[--j->nfree];
-        pthread_mutex_unlock(&j->mu);
-        chunk_reset(j->cur);
-        j->cur->last = true;
-        push_full(j, j->cur);
-    }
-    pthread_join(loader, NULL);
-    if (res->failed)
-        res->complete = false;
+    if (res->error[0] == '\0')
+        snprintf(res->error, sizeof(res->error), "%s", j->perr);
+    res->complete = rc == 0 && !res->failed;
 out:
     mf_log_set_context(NULL);
     job_cleanup(j);

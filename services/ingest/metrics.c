@@ -68,8 +68,7 @@ ingest_metrics_start(const char *addr)
         return -1;
     }
     if (port > 0)
-        mf_info("serving metrics", "addr=%s port=%d",
-                mf_log_q(q, sizeof(q), addr), port);
+        mf_info("metrics listening", "port=%d", port);
     return 0;
 }
 

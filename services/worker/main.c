@@ -77,16 +77,12 @@ main(int argc, char **argv)
         .prefetch = (int)mf_opt_int(&cli, "prefetch"),
         .sweep_s = (int)mf_opt_int(&cli, "sweep-seconds"),
         .max_attempts = (int)mf_opt_int(&cli, "max-attempts"),
+        .metrics_addr = mf_opt_str(&cli, "metrics-addr"),
     };
     cfg.batch = mf_opt_is_set(&cli, "batch") ? (int)mf_opt_int(&cli, "batch")
                                              : worker_default_batch(cfg.stage);
-    if (worker_metrics_start(mf_opt_str(&cli, "metrics-addr"), cfg.stage,
-                             cfg.sweep_s < 5 ? cfg.sweep_s : 5) != 0) {
-        mf_cli_free(&cli);
-        return 1;
-    }
+    worker_metrics_register(cfg.stage, cfg.sweep_s < 5 ? cfg.sweep_s : 5);
     rc = worker_run(&cfg);
-    worker_metrics_stop();
     mf_cli_free(&cli);
     return rc;
 }

@@ -17,6 +17,7 @@
 #include "metrics.h"
 #include "mf_amqp.h"
 #include "mf_log.h"
+#include "mf_metrics.h"
 #include "mf_pg.h"
 #include "mf_sig.h"
 
@@ -32,6 +33,7 @@
 #define BACKOFF_MAX_MS     5000
 #define RETRY_CONFLICTS    20 /* deadlock / serialization retries per call */
 #define ERR_MAX            512
+#define NOTICE_EVERY_MS    250 /* notices during a long drain, at most */
 
 /* One message of a batch and what became of it. */
 struct item {
@@ -47,10 +49,50 @@ struct worker {
     struct mf_amqp *amqp;
     struct item *items; /* the batch in hand, cap cfg->prefetch */
     int nitems;
-    long long owed_units; /* done but not yet announced to the next stage */
+    long long owed_units;   /* done but not yet announced to the next stage */
+    int64_t last_notice_ms; /* when the last notice was confirmed */
     int64_t next_sweep_ms;
     uint64_t batches;
 };
+
+/* Prometheus counters of this worker (labelled with the stage). */
+static struct {
+    struct mf_metric *messages, *units, *calls, *conflicts, *failed, *dead,
+        *notices, *sweeps, *pg_reconnects, *amqp_reconnects, *call_seconds;
+} metric;
+
+static void
+register_metrics(const char *stage)
+{
+    char l[64];
+
+    snprintf(l, sizeof(l), "stage=\"%s\"", stage);
+    metric.messages =
+        mf_metrics_counter("mf_worker_messages_total", l, "Messages received");
+    metric.units = mf_metrics_counter("mf_worker_units_total", l,
+                                      "Work units the stage processed");
+    metric.calls = mf_metrics_counter("mf_worker_stage_calls_total", l,
+                                      "Committed mf_stage_run calls");
+    metric.conflicts =
+        mf_metrics_counter("mf_worker_conflicts_total", l,
+                           "Stage calls retried after 40P01 or 40001");
+    metric.failed = mf_metrics_counter("mf_worker_failed_messages_total", l,
+                                       "Messages handed back for a retry");
+    metric.dead = mf_metrics_counter("mf_worker_dead_letters_total", l,
+                                     "Messages sent to mf.dead");
+    metric.notices = mf_metrics_counter("mf_worker_notices_total", l,
+                                        "Confirmed notices to the next stage");
+    metric.sweeps = mf_metrics_counter("mf_worker_sweeps_total", l,
+                                       "Sweeps (drains without a message)");
+    metric.pg_reconnects =
+        mf_metrics_counter("mf_worker_pg_reconnects_total", l,
+                           "Successful PostgreSQL (re)connections");
+    metric.amqp_reconnects =
+        mf_metrics_counter("mf_worker_amqp_reconnects_total", l,
+                           "Successful RabbitMQ (re)connections");
+    metric.call_seconds = mf_metrics_histogram(
+        "mf_worker_stage_call_seconds", l, "Duration of mf_stage_run calls");
+}
 
 /* Result of draining the stage. */
 enum drain {
@@ -147,7 +189,7 @@ ensure_pg(struct worker *w)
             snprintf(err, sizeof(err), "%s", mf_pg_error(w->pg));
         }
         if (rc == MF_PG_OK) {
-            worker_metrics_connected(WORKER_PG);
+            mf_metrics_add(metric.pg_reconnects, 1);
             mf_info("connected to PostgreSQL", "after_failures=%d", failures);
             return 0;
         }
@@ -185,7 +227,7 @@ ensure_amqp(struct worker *w)
             snprintf(err, sizeof(err), "%s", mf_amqp_error(w->amqp));
         }
         if (rc == MF_AMQP_OK) {
-            worker_metrics_connected(WORKER_AMQP);
+            mf_metrics_add(metric.amqp_reconnects, 1);
             mf_info("connected to RabbitMQ",
                     "queue=mf.%s prefetch=%d "
                     "after_failures=%d",
@@ -276,16 +318,27 @@ stage_call_retry(struct worker *w, long long *units, char *err, size_t errlen)
     int delay = 10;
 
     for (int attempt = 1;; attempt++) {
+        int64_t t0 = now_ms();
         int rc = stage_call(w, units, err, errlen);
+        if (rc == MF_PG_OK) {
+            mf_metrics_add(metric.calls, 1);
+            worker_metrics_run(*units);
+            mf_metrics_add(metric.units, *units);
+            mf_metrics_observe(metric.call_seconds,
+                               (double)(now_ms() - t0) / 1000.0);
+        }
         if (rc != MF_PG_ERR || !is_conflict(mf_pg_sqlstate(w->pg)) ||
             attempt >= RETRY_CONFLICTS)
             return rc;
+        mf_metrics_add(metric.conflicts, 1);
         mf_info("stage call conflicted with another worker; retrying",
                 "sqlstate=%s attempt=%d", mf_pg_sqlstate(w->pg), attempt);
         pause_ms(w, delay + rand() % delay);
         delay = delay * 2 > 1000 ? 1000 : delay * 2;
     }
 }
+
+static int notify_next(struct worker *w);
 
 /*
  * Calls the stage until it reports no pending work. Adds the units done to
@@ -296,23 +349,24 @@ drain(struct worker *w, long long *units, int *calls, char *err, size_t errlen)
 {
     for (;;) {
         long long n = 0;
-        double t0 = worker_metrics_clock();
         int rc = stage_call_retry(w, &n, err, errlen);
         if (rc == MF_PG_CONN_LOST)
             return DRAIN_PG_LOST;
         if (rc != MF_PG_OK)
             return DRAIN_FAILED;
         (*calls)++;
-        worker_metrics_run(n, t0);
         *units += n;
         w->owed_units += n;
         if (n == 0)
             return DRAIN_DONE;
         if (stopping())
             return DRAIN_STOPPED;
-        /* Keep the RabbitMQ link serviced during a long drain. */
-        if (w->amqp != NULL)
-            mf_amqp_poll(w->amqp, 0);
+        /* Keep the RabbitMQ link serviced during a long drain, and let the
+         * next stage start on what committed (the stages pipeline instead
+         * of waiting for each other's drains to end). */
+        if (w->amqp != NULL && mf_amqp_poll(w->amqp, 0) == MF_AMQP_OK &&
+            now_ms() - w->last_notice_ms >= NOTICE_EVERY_MS)
+            notify_next(w);
     }
 }
 
@@ -336,6 +390,8 @@ notify_next(struct worker *w)
     int rc =
         mf_amqp_publish(w->amqp, w->next, body, (size_t)n, CONFIRM_TIMEOUT_MS);
     if (rc == MF_AMQP_OK) {
+        w->last_notice_ms = now_ms();
+        mf_metrics_add(metric.notices, 1);
         mf_debug("notified the next stage", "next=%s units=%lld", w->next,
                  w->owed_units);
         w->owed_units = 0;
@@ -412,7 +468,7 @@ settle_failure(struct worker *w, struct item *it, uint64_t batch)
                    ? MF_AMQP_CONN_LOST
                    : MF_AMQP_OK;
     }
-    worker_metrics_failed(dead);
+    mf_metrics_add(dead ? metric.dead : metric.failed, 1);
     if (dead)
         mf_error("message dead-lettered",
                  "batch=%llu attempts=%d error=%s "
@@ -480,6 +536,7 @@ process_batch(struct worker *w)
     char err[ERR_MAX] = "", q[160];
     uint64_t batch = ++w->batches;
 
+    mf_metrics_add(metric.messages, w->nitems);
     for (int i = 0; i < w->nitems; i++)
         if (check_body(w, &w->items[i]) == 0)
             valid++;
@@ -560,7 +617,7 @@ sweep(struct worker *w)
     char err[ERR_MAX] = "", q[160];
 
     w->next_sweep_ms = t0 + (int64_t)w->cfg->sweep_s * 1000;
-    worker_metrics_sweep();
+    mf_metrics_add(metric.sweeps, 1);
     enum drain d = drain(w, &units, &calls, err, sizeof(err));
     if (d == DRAIN_FAILED || d == DRAIN_PG_LOST)
         mf_error("sweep failed", "error=%s", mf_log_q(q, sizeof(q), err));
@@ -596,10 +653,9 @@ loop(struct worker *w)
         int64_t wait = w->next_sweep_ms - now;
         memset(w->items, 0, sizeof(*w->items) * (size_t)w->cfg->prefetch);
         int rc = collect_batch(w, wait > 1000 ? 1000 : (int)wait);
-        if (rc == MF_AMQP_OK) {
-            worker_metrics_received(w->nitems);
+        if (rc == MF_AMQP_OK)
             process_batch(w);
-        } else if (rc == MF_AMQP_CONN_LOST)
+        else if (rc == MF_AMQP_CONN_LOST)
             amqp_lost(w);
     }
 }
@@ -618,6 +674,17 @@ worker_run(const struct worker_config *cfg)
         return 1;
     }
     srand((unsigned)now_ms() ^ (unsigned)getpid());
+    register_metrics(cfg->stage);
+    int port = 0;
+    char err[256], q[160];
+    if (mf_metrics_listen(cfg->metrics_addr, &port, err, sizeof(err)) != 0) {
+        mf_error("cannot start the metrics listener", "error=%s",
+                 mf_log_q(q, sizeof(q), err));
+        free(w.items);
+        return 1;
+    }
+    if (port > 0)
+        mf_info("metrics listening", "port=%d", port);
     mf_info("worker starting",
             "next=%s prefetch=%d batch=%d sweep_s=%d "
             "max_attempts=%d",
@@ -630,6 +697,7 @@ worker_run(const struct worker_config *cfg)
     free(w.items);
     mf_amqp_close(w.amqp);
     mf_pg_close(w.pg);
+    mf_metrics_stop();
     mf_info("worker stopped", "signal=%d batches=%llu", mf_sig_last(),
             (unsigned long long)w.batches);
     return 0;

@@ -5,13 +5,14 @@
 #include <stdint.h>
 
 struct worker_config {
-    const char *stage;    /* one of mf_amqp_stages */
-    const char *pg_url;   /* libpq connection string */
-    const char *amqp_url; /* amqp://... */
-    int prefetch;         /* unacknowledged messages at most */
-    int batch;            /* max_units per mf_stage_run call */
-    int sweep_s;          /* seconds between sweeps */
-    int max_attempts;     /* failures before a message is dead-lettered */
+    const char *stage;        /* one of mf_amqp_stages */
+    const char *pg_url;       /* libpq connection string */
+    const char *amqp_url;     /* amqp://... */
+    int prefetch;             /* unacknowledged messages at most */
+    int batch;                /* max_units per mf_stage_run call */
+    int sweep_s;              /* seconds between sweeps */
+    int max_attempts;         /* failures before a message is dead-lettered */
+    const char *metrics_addr; /* "HOST:PORT" of the metrics listener, "off" */
 };
 
 /* The stage after stage, or NULL for the last one (yearly). */

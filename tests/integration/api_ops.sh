@@ -89,5 +89,16 @@ check "no access token in the log" bash -c "! grep -qF '$TOKEN' '$API_LOG'"
 api_stop
 check_eq "SIGTERM: exit 0" 0 "$?"
 check "  stopped logged" grep -q 'msg="stopped"' "$API_LOG"
+# Without PostgreSQL: alive, not ready, reports answer 503.
+DEAD_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+api_start --pg-url "postgresql://nobody@127.0.0.1:$DEAD_PORT/none?connect_timeout=2" || not_ok "api starts without PostgreSQL"
+check_eq "no PostgreSQL: healthz 200" 200 "$(call GET /healthz)"
+check_eq "no PostgreSQL: readyz 503 unavailable" "503 unavailable down" \
+    "$(call GET /readyz) $(body_jq '.status + " " + .dependencies.postgresql')"
+check_eq "no PostgreSQL: login 503 problem" "503 urn:metriflow:problem:unavailable" \
+    "$(call POST /api/v1/auth/login -d '{"email":"o@example.org","password":"ops-password-1"}') $(body_jq .type)"
+check "  logged without the password" bash -c "grep -q 'cannot connect to PostgreSQL' '$API_LOG' && ! grep -q 'nobody@' '$API_LOG'"
+api_stop
+check "  stops cleanly" test $? -eq 0
 check "  no sanitizer report" bash -c "! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' '$T_OUT'/api.*.log"
 mf_done

@@ -66,6 +66,12 @@ run ga-inv ga 2000 --invalid 0.1
 run psi-inv psi 2000 --invalid 0.1
 run ga-inv-array ga 2000 --invalid 0.1 --format array
 run psi-inv-array psi 2000 --invalid 0.1 --format array
+# Nearly all corrections of very few records: each differs from the last.
+run psi-corr-many psi 3000 --pages 1 --sites 1 --corrections 0.999
+run ga-dup-many ga 3000 --pages 1 --sites 1 --duplicates 0.999
+# The last hours the records allow: local times in 2200 with + offsets.
+run ga-year-end ga 96 --pages 2 --sites 1 --start 2199-12-30 --late 0.2
+run psi-epoch psi 96 --pages 2 --sites 1 --start 1970-01-01 --late 0.2
 # Shares whose products end in .5: rounding is half up.
 run ga-round ga 30 --pages 2 --sites 1 --late 0.05 --duplicates 0.15 --corrections 0.25 --invalid 0.35
 
@@ -86,10 +92,10 @@ n_nd=$(reasons "$T_OUT/ga-inv.json" | wc -l)
 n_ar=$(reasons "$T_OUT/ga-inv-array.json" | wc -l)
 check "ndjson invalid records break at least 24 different rules ($n_nd)" [ "$n_nd" -ge 24 ]
 check "array invalid records break at least 20 different rules ($n_ar)" [ "$n_ar" -ge 20 ]
-check "ndjson invalid records include malformed JSON lines" \
-    grep -q '^json: ' <(reasons "$T_OUT/psi-inv.json")
-check "array invalid records are never malformed JSON" \
-    bash -c "! grep -q '^json: ' <(python3 -c 'import json,sys; print(\"\n\".join(json.load(open(sys.argv[1]))[\"reasons\"]))' '$T_OUT/psi-all-array.json')"
+r_nd=$(reasons "$T_OUT/psi-inv.json")
+r_ar=$(reasons "$T_OUT/psi-all-array.json")
+check "ndjson invalid records include malformed JSON lines" grep -q '^json: ' <<<"$r_nd"
+check "array invalid records are never malformed JSON" bash -c "! grep -q '^json: ' <<<'$r_ar'"
 
 # --- spelling variety: each form occurs in a plain run --------------------
 spell=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))["spellings"]; print(" ".join(sorted(k for k, v in d.items() if v > 0)))' "$T_OUT/ga-plain.json")

@@ -25,8 +25,11 @@ check_eq "standard input twice is bad usage (2)" 2 $?
 "$ING" "$D/missing.ndjson" >"$T_OUT/missing.log" 2>&1
 check_eq "a missing file is a fatal error (1)" 1 $?
 METRIFLOW_PG_URL=postgresql://nobody@127.0.0.1:1/none "$ING" --source ga \
-    /dev/null >/dev/null 2>&1
-check_eq "an empty stream needs no database (0)" 0 $?
+    /dev/null >"$T_OUT/nodb.log" 2>&1
+check_eq "an unreachable database is a fatal error in one-shot mode (1)" 1 $?
+check "the reason is logged" grep -q 'cannot connect to PostgreSQL' "$T_OUT/nodb.log"
+"$ING" --source ga /dev/null >/dev/null 2>&1
+check_eq "an empty stream: exit 0" 0 $?
 
 # ---- a hand-written NDJSON stream: accepted, rejected, positions -------------
 cat >"$D/mixed.ndjson" <<'JSON'
@@ -126,6 +129,8 @@ check_eq "60000 records: exit 0" 0 $?
 check "more than one chunk" test "$(mf_sql "SELECT count(*) FROM ingest_batch WHERE stream LIKE '%big.ndjson'")" -ge 2
 check_eq "each batch holds exactly its accepted rows, from first_ord on" 0 \
     "$(mf_sql "SELECT count(*) FROM ingest_batch b LEFT JOIN (SELECT batch_id, count(*) n, min(ord) lo FROM raw_ga GROUP BY 1) r USING (batch_id) WHERE b.stream LIKE '%big.ndjson' AND (r.n IS DISTINCT FROM b.accepted::bigint OR r.lo IS DISTINCT FROM b.first_ord)")"
+check_eq "batch ids follow the stream order (two loaders)" 0 \
+    "$(mf_sql "SELECT count(*) FROM (SELECT first_ord, lag(first_ord) OVER (ORDER BY batch_id) AS prev FROM ingest_batch WHERE stream LIKE '%big.ndjson') x WHERE first_ord <= prev")"
 check_eq "pending work for every batch" 0 \
     "$(mf_sql "SELECT count(*) FROM ingest_batch b WHERE b.kind = 'ga' AND b.accepted > 0 AND NOT EXISTS (SELECT 1 FROM pending_batch p WHERE p.batch_id = b.batch_id AND p.stage = 'stage-ga')")"
 nb=$(mf_sql "SELECT count(*) FROM ingest_batch WHERE stream LIKE '%big.ndjson'")

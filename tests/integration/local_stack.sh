@@ -38,6 +38,17 @@ for s in postgresql rabbitmq redis; do
     check_eq "the second up keeps $s (same pid)" "${pid[$s]}" "$(pid_of $s)"
 done
 
+# A service that died is started again by the next up; the others stay.
+kill "${pid[redis]}"
+for _ in $(seq 50); do kill -0 "${pid[redis]}" 2>/dev/null || break; sleep 0.1; done
+check_eq "status: redis stopped after it was killed" stopped "$(state_of redis)"
+check "up --services-only restarts what died" \
+    logged "$T_OUT/up3.log" "$LOCAL" up --services-only
+check_eq "status: redis running again" running "$(state_of redis)"
+check "... with a new live pid" bash -c "p=\$('$LOCAL' status | awk '\$1==\"redis\"{print \$2}'); [ \"\$p\" != '${pid[redis]}' ] && kill -0 \"\$p\""
+check_eq "... and postgresql kept its pid" "${pid[postgresql]}" "$(pid_of postgresql)"
+pid[redis]=$(pid_of redis)
+
 "$LOCAL" env >"$T_OUT/env.sh"
 for v in METRIFLOW_PG_URL METRIFLOW_AMQP_URL METRIFLOW_REDIS_URL \
     METRIFLOW_HTTP_ADDR METRIFLOW_JWT_SECRET METRIFLOW_REGISTRATION \

@@ -40,7 +40,7 @@ mf_fresh_db metrics && mf_fresh_vhost metrics ||
     { not_ok "fresh database and vhost"; mf_done; exit 1; }
 
 # port_of LOG: the port a daemon's metrics listener bound (from its log).
-port_of() { grep 'msg="serving metrics"' "$1" | grep -o 'port=[0-9]*' | head -n 1 | cut -d= -f2; }
+port_of() { grep 'msg="metrics listening"' "$1" | grep -o 'port=[0-9]*' | head -n 1 | cut -d= -f2; }
 # metric PORT 'NAME{LABELS}': the sample's value ("" when absent).
 metric() {
     curl -sf "http://127.0.0.1:$1/metrics" | awk -v k="$2" '$1 == k { print $2 }'
@@ -120,19 +120,23 @@ for s in "${STAGES[@]}"; do
         "$(metric "$p" "mf_worker_stage_runs_total{$l}")"
     check_eq "$s: units equal mf_pipeline_status().units" "$units" \
         "$(metric "$p" "mf_worker_units_total{$l}")"
-    check_eq "$s: the run histogram counts every run" "$runs" \
-        "$(metric "$p" "mf_worker_run_seconds_count{$l}")"
+    check "$s: stage calls >= runs" \
+        [ "$(metric "$p" "mf_worker_stage_calls_total{$l}")" -ge "$runs" ]
+    check_eq "$s: the call histogram counts every call" \
+        "$(metric "$p" "mf_worker_stage_calls_total{$l}")" \
+        "$(metric "$p" "mf_worker_stage_call_seconds_count{$l}")"
     check "$s: sweeps counted" [ "$(metric "$p" "mf_worker_sweeps_total{$l}")" -gt 0 ]
     check "$s: pending gauge reaches 0" wait_until 30 metric_is "$p" "mf_worker_pending{$l}" 0
     check_eq "$s: oldest pending 0" 0 "$(metric "$p" "mf_worker_oldest_pending_seconds{$l}")"
-    check_eq "$s: no dead letters" 0 "$(metric "$p" "mf_worker_dead_letters_total{$l}")"
-    check_eq "$s: no reconnects" "0 0" \
-        "$(metric "$p" "mf_worker_reconnects_total{$l,server=\"postgresql\"}") $(metric "$p" "mf_worker_reconnects_total{$l,server=\"rabbitmq\"}")"
+    check_eq "$s: no dead letters, no retries" "0 0" \
+        "$(metric "$p" "mf_worker_dead_letters_total{$l}") $(metric "$p" "mf_worker_failed_messages_total{$l}")"
+    check_eq "$s: one connection to each server (no reconnect)" "1 1" \
+        "$(metric "$p" "mf_worker_pg_reconnects_total{$l}") $(metric "$p" "mf_worker_amqp_reconnects_total{$l}")"
 done
 p=${PORT[stage-ga]}
-check "stage-ga: messages received" [ "$(metric "$p" 'mf_worker_messages_received_total{stage="stage-ga"}')" -gt 0 ]
+check "stage-ga: messages received" [ "$(metric "$p" 'mf_worker_messages_total{stage="stage-ga"}')" -gt 0 ]
 acked_all() {
-    [ "$(metric "$p" 'mf_worker_messages_received_total{stage="stage-ga"}')" = \
+    [ "$(metric "$p" 'mf_worker_messages_total{stage="stage-ga"}')" = \
         "$(metric "$p" 'mf_worker_messages_acked_total{stage="stage-ga"}')" ]
 }
 check "stage-ga: every received message is acknowledged" wait_until 30 acked_all

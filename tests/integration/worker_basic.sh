@@ -24,7 +24,9 @@ check "the URL error is among them" grep -q -- "--amqp-url" "$T_OUT/usage.out"
 
 # --- a message drives the chain ------------------------------------------------
 # Sweeps only at start: from then on only messages make a stage run.
-for s in stage-ga page interval daily monthly yearly; do
+start_worker stage-ga stage-ga --sweep-seconds 3600 --batch 7 \
+    --metrics-addr 127.0.0.1:0
+for s in page interval daily monthly yearly; do
     start_worker "$s" "$s" --sweep-seconds 3600 --batch 7
 done
 check "six workers swept once at start" \
@@ -44,6 +46,14 @@ check_eq "calls were bounded by --batch" 0 \
 check "the stage-ga log has a batch line with units" \
     log_has stage-ga 'msg="batch done" batch=1 msgs=1 units=200'
 check "log lines carry the stage" log_has page 'stage=page msg="batch done"'
+port=$(grep -o 'msg="metrics listening" port=[0-9]*' "$T_OUT/stage-ga.log" | sed 's/.*port=//')
+curl -s "http://127.0.0.1:${port:-1}/metrics" >"$T_OUT/metrics.txt"
+check "metrics count the units" \
+    grep -qx 'mf_worker_units_total{stage="stage-ga"} 200' "$T_OUT/metrics.txt"
+check "metrics count the message" \
+    grep -qx 'mf_worker_messages_total{stage="stage-ga"} 1' "$T_OUT/metrics.txt"
+check "metrics count notices to page" \
+    grep -qx 'mf_worker_notices_total{stage="stage-ga"} [1-9][0-9]*' "$T_OUT/metrics.txt"
 check "every queue drained" wait_until 30 queue_is mf.yearly 0
 
 # --- coalescing ----------------------------------------------------------------
@@ -64,15 +74,22 @@ empty=$(mf_sql "SELECT count(*) FROM t_calls WHERE stage = 'stage-psi' AND n = 0
 check "fewer empty stage calls than notices ($empty)" [ "$empty" -lt 20 ]
 
 # --- poison, failing stage, dead letters ------------------------------------------
-mf_sql "INSERT INTO t_fail VALUES ('interval')"
+# A poison body and a misaddressed notice among valid page work: the work
+# goes through, the two end in mf.dead.
 "$MFT_AMQP" publish page 'not json'
 "$MFT_AMQP" publish page '{"stage":"daily"}'
 mf_sql "INSERT INTO t_work (stage, origin)
         SELECT 'page', g FROM generate_series(2001, 2050) g"
 "$MFT_AMQP" publish page '{"stage":"page"}'
-check "three letters reach mf.dead" wait_until 60 queue_is mf.dead 3
-check_eq "valid page work went on past the poison" 50 \
-    "$(mf_sql "SELECT count(*) FROM t_done WHERE stage = 'page' AND origin > 2000")"
+check "valid page work went on past the poison" \
+    wait_until 60 sql_is "SELECT count(*) FROM t_done WHERE stage = 'yearly'" 350
+check "the two bad notices reach mf.dead" wait_until 60 queue_is mf.dead 2
+# A failing stage: its notice fails five times and ends in mf.dead too.
+mf_sql "INSERT INTO t_fail VALUES ('yearly')"
+mf_sql "INSERT INTO t_work (stage, origin)
+        SELECT 'yearly', g FROM generate_series(3001, 3010) g"
+"$MFT_AMQP" publish yearly '{"stage":"yearly"}'
+check "the failing stage's notice reaches mf.dead" wait_until 60 queue_is mf.dead 3
 "$ADMIN" dead-letters list >"$T_OUT/dead.list" 2>"$T_OUT/dead.err"
 check_eq "dead-letters list exits 0" 0 $?
 check "the header names the columns" \
@@ -83,22 +100,22 @@ check "the poison is listed with stage, attempts, error and body" \
 check "the misaddressed notice is listed" \
     grep -qP '\tpage\t5\tmessage is addressed to another stage: daily\t' "$T_OUT/dead.list"
 check "the failing stage's notice is listed with the database error" \
-    grep -qP '\tinterval\t5\t.*injected failure in stage interval.*\t\{"stage":"interval"' \
+    grep -qP '\tyearly\t5\t.*injected failure in stage yearly.*\t\{"stage":"yearly"\}$' \
     "$T_OUT/dead.list"
 "$ADMIN" dead-letters list --limit 1 >"$T_OUT/dead1.list" 2>/dev/null
 check_eq "--limit 1 lists one letter" 2 "$(wc -l <"$T_OUT/dead1.list")"
 check_eq "listing leaves the letters in place" 3 "$("$MFT_AMQP" count mf.dead)"
-check_eq "the failed interval work is still pending" 50 \
-    "$(mf_sql "SELECT count(*) FROM t_work WHERE stage = 'interval'")"
+check_eq "the failed yearly work is still pending" 10 \
+    "$(mf_sql "SELECT count(*) FROM t_work WHERE stage = 'yearly'")"
 
-# Fix the stage, replay: the interval notice drives the work to the end
+# Fix the stage, replay: the yearly notice drives the work to the end
 # (no sweep would); the poison fails again and returns to mf.dead.
 mf_sql "DELETE FROM t_fail"
 "$ADMIN" dead-letters replay >"$T_OUT/replay.out" 2>"$T_OUT/replay.err"
 check_eq "dead-letters replay exits 0" 0 $?
 check "replay reports three letters" grep -q "replayed 3 dead letter" "$T_OUT/replay.out"
 check "the replayed notice finished the work" \
-    wait_until 60 sql_is "SELECT count(*) FROM t_done WHERE stage = 'yearly'" 350
+    wait_until 60 sql_is "SELECT count(*) FROM t_done WHERE stage = 'yearly'" 360
 check "the two bad notices are dead again" wait_until 60 queue_is mf.dead 2
 check_eq "every unit processed exactly once per stage" 0 \
     "$(mf_sql "SELECT count(*) FROM (SELECT stage, origin FROM t_done

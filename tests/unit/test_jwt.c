@@ -192,6 +192,30 @@ test_forged(void **state)
 }
 
 static void
+test_remembered_token(void **state)
+{
+    struct mf_jwt_key *k = key(key32, "metriflow", "metriflow-api");
+    struct mf_jwt_key *other =
+        key("another-secret-of-32-bytes-....!", "metriflow", "metriflow-api");
+    char *tok = NULL;
+    struct mf_jwt_claims c;
+    assert_int_equal(mf_jwt_issue(k, "9", "viewer", NOW, &tok), 0);
+    assert_int_equal(mf_jwt_verify(k, tok, NOW, 0, &c), 0);
+    /* Remembered: still checked for expiry, and only for the same key. */
+    assert_int_equal(mf_jwt_verify(k, tok, NOW + 1, 0, &c), 0);
+    assert_string_equal(c.sub, "9");
+    assert_int_equal(mf_jwt_verify(k, tok, NOW + 901, 0, &c), MF_JWT_EEXPIRED);
+    assert_int_equal(mf_jwt_verify(k, tok, NOW - 100, 0, &c), MF_JWT_EEARLY);
+    assert_int_equal(mf_jwt_verify(other, tok, NOW, 0, &c), MF_JWT_EFORMAT);
+    /* One byte changed is a different token, checked in full. */
+    tok[strlen(tok) - 2] ^= 1;
+    assert_int_not_equal(mf_jwt_verify(k, tok, NOW, 0, &c), 0);
+    free(tok);
+    mf_jwt_key_free(k);
+    mf_jwt_key_free(other);
+}
+
+static void
 test_too_long_and_garbage(void **state)
 {
     struct mf_jwt_key *k = key(key32, "metriflow", "metriflow-api");
@@ -215,6 +239,7 @@ main(void)
         cmocka_unit_test(test_issue_verify),
         cmocka_unit_test(test_foreign_issuer_audience_key),
         cmocka_unit_test(test_forged),
+        cmocka_unit_test(test_remembered_token),
         cmocka_unit_test(test_too_long_and_garbage),
     };
     if (sodium_init() < 0)

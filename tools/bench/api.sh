@@ -18,7 +18,7 @@ SECONDS_RUN=${MF_BENCH_SECONDS:-20}
 API_THREADS=${MF_BENCH_THREADS:-8}
 NPAGES=${MF_BENCH_PAGES:-1000}
 BUILD=${MF_BENCH_BUILD:-$ROOT/build-bench}
-OUT=$ROOT/tests/out/bench-api
+OUT=$BUILD/bench-out
 mkdir -p "$OUT"
 
 eval "$(tools/metriflow-local env)"
@@ -91,12 +91,14 @@ PREFIX="mfbench:$$:"
     --redis-prefix "$PREFIX" --log warn >"$OUT/api.log" 2>&1 &
 API_PID=$!
 trap 'kill -TERM $API_PID 2>/dev/null; wait $API_PID 2>/dev/null' EXIT
+# The log level is warn (no access log under load): find the port from
+# the listening socket.
+PORT=
 for _ in $(seq 1 100); do
-    grep -q 'msg="listening"' "$OUT/api.log" 2>/dev/null && break
+    PORT=$(ss -ltnp 2>/dev/null | grep "pid=$API_PID," | grep -oE '127.0.0.1:[0-9]+' | head -1 | cut -d: -f2 || true)
+    [ -n "$PORT" ] && break
     sleep 0.1
 done
-# Listening is logged at info; find the port from the socket instead.
-PORT=$(ss -ltnp 2>/dev/null | grep "pid=$API_PID," | grep -oE '127.0.0.1:[0-9]+' | head -1 | cut -d: -f2)
 API=http://127.0.0.1:$PORT
 TOKEN=$(curl -s -X POST "$API/api/v1/auth/login" -d "{\"email\":\"bench@example.org\",\"password\":\"$BENCH_PW\"}" | jq -r .access_token)
 [ -n "$TOKEN" ] && [ "$TOKEN" != null ] || { echo "login failed" >&2; cat "$OUT/api.log" >&2; exit 1; }
@@ -105,7 +107,7 @@ export MF_BENCH_TOKEN=$TOKEN MF_BENCH_PAGES=$OUT/pages.tsv
 run() { # run MODE CONNECTIONS
     MF_BENCH_MODE=$1 wrk -t2 -c"$2" -d"${SECONDS_RUN}s" --latency -s tools/bench/api.lua "$API" \
         >"$OUT/wrk-$1.txt" 2>&1
-    echo "$(grep RESULT "$OUT/wrk-$1.txt") connections=$2"
+    echo "$(grep RESULT "$OUT/wrk-$1.txt") connections=$2 loadavg=$(cut -d" " -f1 /proc/loadavg)"
 }
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), shared with other engineers' work"
 # Warm the cached entry, then measure.

@@ -31,14 +31,17 @@ static const char digit_pairs[201] = "00010203040506070809"
                                      "80818283848586878889"
                                      "90919293949596979899";
 
-/* Appends v in decimal (at most 20 bytes), writing in place from the end. */
+/*
+ * Appends v in decimal (at most 20 bytes). The digits are built at the end
+ * of a scratch buffer and copied with one fixed 24-byte move, so the room
+ * at p must be 24 bytes even for a short number.
+ */
 static inline char *
 put_u64(char *p, uint64_t v)
 {
-    int n = 1;
-    for (uint64_t t = v; t >= 10; t /= 10)
-        n++;
-    char *end = p + n, *t = end;
+    char tmp[48];
+    char *end = tmp + 24, *t = end;
+    memset(end, 0, 24); /* the copy below reads up to here: no stale bytes */
     while (v >= 100) {
         unsigned d = (unsigned)(v % 100) * 2;
         v /= 100;
@@ -52,7 +55,8 @@ put_u64(char *p, uint64_t v)
     } else {
         *--t = (char)('0' + v);
     }
-    return end;
+    memcpy(p, t, 24);
+    return p + (end - t);
 }
 
 /*

@@ -19,7 +19,6 @@
 
 #define PAGES_MAX     1000000
 #define HEAP_MAX      (SIZE_MAX / sizeof(struct late_item) / 4)
-#define VERSION_MAX   500000 /* corrections of one record (lcp stays apart) */
 #define GA_MAX        UINT64_C(1000000000000)
 #define LATE_SPAN_MAX (UINT64_C(1) << 20) /* late records held, about */
 
@@ -251,7 +250,7 @@ gen_page_of(struct gen *g, uint64_t k)
 }
 
 void
-gen_values(struct gen *g, uint64_t k, uint32_t version, struct vals *out)
+gen_values(struct gen *g, uint64_t k, uint64_t version, struct vals *out)
 {
     uint64_t s = gen_mix3(g->p.seed, k, version);
     uint64_t r1 = gen_mix_next(&s), r2 = gen_mix_next(&s);
@@ -265,8 +264,9 @@ gen_values(struct gen *g, uint64_t k, uint32_t version, struct vals *out)
     if (version == 0)
         return;
 
-    /* A correction must differ from every other version of the record:
-     * one member moves by the version number away from the original. */
+    /* A correction must differ from the version before it (the stored
+     * values): one member is the original's plus the version number,
+     * modulo one past its bound, so consecutive versions never agree. */
     struct vals v0;
     gen_values(g, k, 0, &v0);
     if (g->p.psi) {
@@ -725,8 +725,6 @@ put_slot(struct gen *g, char *p)
     }
     size_t i = ring_pick(g);
     if (t == 1) {
-        while (g->ring[i].version >= VERSION_MAX)
-            i = (i + 1) % g->ring_n;
         g->ring[i].version++;
         g->done.corrections++;
     } else {

@@ -57,7 +57,7 @@ struct late_item {
 
 struct ring_item {
     uint64_t k;
-    uint32_t version; /* 0: the grid values; n: the n-th correction */
+    uint64_t version; /* 0: the grid values; n: the n-th correction */
 };
 
 struct gen {
@@ -127,7 +127,7 @@ uint64_t gen_hour_of(struct gen *g, uint64_t k);
 const struct page *gen_page_of(struct gen *g, uint64_t k);
 
 /* The values of grid record k in version v (0: original). */
-void gen_values(struct gen *g, uint64_t k, uint32_t v, struct vals *out);
+void gen_values(struct gen *g, uint64_t k, uint64_t v, struct vals *out);
 
 /* Writes a number as JSON. */
 char *gen_put_num(char *p, const struct num *n);

@@ -9,6 +9,7 @@
 #include "fmt.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 enum kind {
@@ -87,13 +88,26 @@ struct rec {
     size_t used;
 };
 
-/* Copies text into the arena; the kinds below stay far under its size. */
+/* Reserves n bytes of the arena. The kinds below stay far under its size;
+ * going past it is a programming error. */
+static char *
+reserve(struct rec *r, size_t n)
+{
+    if (n > ARENA - r->used) {
+        fprintf(stderr, "metriflow-gen: BUG: invalid-record arena full\n");
+        abort();
+    }
+    char *d = r->arena + r->used;
+    r->used += n;
+    return d;
+}
+
+/* Copies text into the arena. */
 static const char *
 keep(struct rec *r, const char *s, size_t n)
 {
-    char *d = r->arena + r->used;
+    char *d = reserve(r, n);
     memcpy(d, s, n);
-    r->used += n;
     return d;
 }
 
@@ -112,6 +126,10 @@ set(struct rec *r, const char *key, const char *val, size_t n)
 {
     int i = find(r, key);
     if (i < 0) {
+        if (r->n == MAX_MEMBERS) {
+            fprintf(stderr, "metriflow-gen: BUG: too many members\n");
+            abort();
+        }
         i = r->n++;
         r->key[i] = key;
     }
@@ -251,12 +269,11 @@ break_common(struct rec *r, struct gen *g, uint64_t k, int kind)
         set_s(r, "page", "404");
         break;
     case K_PAGE_LONG: {
-        char *big = r->arena + r->used;
+        char *big = reserve(r, 2051);
         big[0] = '"';
         big[1] = '/';
         memset(big + 2, 'a', 2048);
         big[2050] = '"';
-        r->used += 2051;
         int i = find(r, "page");
         r->val[i] = big;
         r->len[i] = 2051;
