@@ -2,14 +2,15 @@
 -- bookkeeping. See docs/ARCHITECTURE.md, "The pipeline", for the protocol.
 --
 -- A pending row says "the stored aggregate of this key may be out of date".
--- Writers of a level mark the keys of the next stage with
---   INSERT ... ON CONFLICT (key) DO UPDATE ... WHERE false
--- in key order (the conflict arm only locks the existing row, which is what
--- the protocol needs); a stage claims keys by deleting them with FOR UPDATE
--- SKIP LOCKED and recomputes them in a later statement of the same
--- transaction. created_at is the first time the key became pending and is
--- kept while it stays pending, so the oldest pending age is honest and
--- claims are first in, first out.
+-- The queues are append-only logs without a unique key: a writer of a level
+-- marks the next stage's keys with a plain INSERT and never waits for
+-- anybody; a key may be marked several times. A stage claims keys by
+-- row-locking the claim_bucket rows of their pages (FOR UPDATE SKIP LOCKED:
+-- one claimer per page bucket and stage at a time) and deleting the pending
+-- rows of those keys that its snapshot sees; it recomputes them in a later
+-- statement of the same transaction. created_at orders claims, first in,
+-- first out. See docs/ARCHITECTURE.md, "The pipeline", for why this is
+-- correct with any number of workers.
 --
 -- Granularity: the page, interval and daily stages all work per
 -- (page, day): a claimed page-day recomputes its 24 hours, its 6 intervals
@@ -20,45 +21,57 @@
 CREATE TABLE pending_page (
     page_id     bigint NOT NULL,
     day         date NOT NULL,
-    created_at  timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (page_id, day)
+    created_at  timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX pending_page_fifo ON pending_page (created_at, page_id, day);
+CREATE INDEX pending_page_key ON pending_page (page_id, day);
+CREATE INDEX pending_page_fifo ON pending_page (created_at);
 
 CREATE TABLE pending_interval (
     page_id     bigint NOT NULL,
     day         date NOT NULL,
-    created_at  timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (page_id, day)
+    created_at  timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX pending_interval_fifo
-    ON pending_interval (created_at, page_id, day);
+CREATE INDEX pending_interval_key ON pending_interval (page_id, day);
+CREATE INDEX pending_interval_fifo ON pending_interval (created_at);
 
 CREATE TABLE pending_daily (
     page_id     bigint NOT NULL,
     day         date NOT NULL,
-    created_at  timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (page_id, day)
+    created_at  timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX pending_daily_fifo ON pending_daily (created_at, page_id, day);
+CREATE INDEX pending_daily_key ON pending_daily (page_id, day);
+CREATE INDEX pending_daily_fifo ON pending_daily (created_at);
 
 -- month is the first day of the month.
 CREATE TABLE pending_monthly (
     page_id     bigint NOT NULL,
     month       date NOT NULL,
-    created_at  timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (page_id, month)
+    created_at  timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX pending_monthly_fifo
-    ON pending_monthly (created_at, page_id, month);
+CREATE INDEX pending_monthly_key ON pending_monthly (page_id, month);
+CREATE INDEX pending_monthly_fifo ON pending_monthly (created_at);
 
 CREATE TABLE pending_yearly (
     page_id     bigint NOT NULL,
     year        integer NOT NULL,
-    created_at  timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (page_id, year)
+    created_at  timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX pending_yearly_fifo ON pending_yearly (created_at, page_id, year);
+CREATE INDEX pending_yearly_key ON pending_yearly (page_id, year);
+CREATE INDEX pending_yearly_fifo ON pending_yearly (created_at);
+
+-- Ownership of keys while a run recomputes them: a run holds the row lock
+-- of (stage, page_id % 4096) for every page it claimed keys of, until it
+-- commits. Row locks live in the rows, not in the shared lock table, so a
+-- run may hold thousands.
+CREATE TABLE claim_bucket (
+    stage   text NOT NULL,
+    bucket  integer NOT NULL,
+    PRIMARY KEY (stage, bucket)
+);
+INSERT INTO claim_bucket
+SELECT s, b FROM unnest(ARRAY['page', 'interval', 'daily', 'monthly',
+                              'yearly']) s,
+                 generate_series(0, 4095) b;
 
 -- The staging stages claim from pending_batch (0001_core) in batch order.
 CREATE INDEX pending_batch_fifo ON pending_batch (stage, batch_id);

@@ -46,39 +46,50 @@ RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     FROM unnest(mf__measures()) WITH ORDINALITY AS t(c, i)
 $$;
 
--- mf__mark_sql(table, key): the statement that marks keys of a queue as
--- pending, from the arrays $1 (page ids) and $2 (keys as text), which the
--- caller sorts by (page_id, key) so concurrent markers lock in one order.
--- The conflict arm updates nothing but locks the existing row: a claimer
--- then skips it (SKIP LOCKED), and a marker that meets a row a claimer has
--- deleted but not committed waits for it and inserts a fresh row.
+-- mf__mark_sql(table, key, type): the statement that marks keys of a queue
+-- as pending, from the arrays $1 (page ids) and $2 (keys as text). A plain
+-- append: a marker never waits for a claimer or another marker.
 CREATE OR REPLACE FUNCTION mf__mark_sql(p_table text, p_key text,
                                         p_keytype text)
 RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT format(
-        'INSERT INTO %1$I AS q (page_id, %2$I) '
-        'SELECT * FROM unnest($1::bigint[], $2::text[]::%3$s[]) '
-        'ON CONFLICT (page_id, %2$I) '
-        'DO UPDATE SET created_at = q.created_at WHERE false',
+        'INSERT INTO %1$I (page_id, %2$I) '
+        'SELECT * FROM unnest($1::bigint[], $2::text[]::%3$s[])',
         p_table, p_key, p_keytype)
 $$;
 
--- mf__claim_sql(table, key, limit via $1): the statement that claims up to
--- $1 pending keys of a queue, oldest first, skipping keys another
--- transaction holds, and returns them as two arrays sorted by
--- (page_id, key): page ids and keys as text.
-CREATE OR REPLACE FUNCTION mf__claim_sql(p_table text, p_key text)
+-- mf__claim_sql(table, key, stage): the statement that claims up to $1
+-- pending keys of a queue and returns them as two arrays sorted by
+-- (page_id, key): page ids and keys as text. It looks at the oldest pending
+-- rows (2 x $1 of them), row-locks the claim buckets of their pages that no
+-- other run holds (FOR UPDATE SKIP LOCKED), keeps up to $1 keys in those
+-- buckets, oldest first, and deletes every pending row of those keys that
+-- its snapshot sees (duplicates included). Rows a writer commits later stay
+-- pending. Returns NULLs when nothing was claimable.
+CREATE OR REPLACE FUNCTION mf__claim_sql(p_table text, p_key text,
+                                         p_stage text)
 RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT format(
-        'WITH c AS ('
-        '  DELETE FROM %1$I WHERE (page_id, %2$I) IN ('
-        '    SELECT page_id, %2$I FROM %1$I'
-        '    ORDER BY created_at, page_id, %2$I LIMIT $1'
-        '    FOR UPDATE SKIP LOCKED)'
-        '  RETURNING page_id, %2$I AS k) '
-        'SELECT array_agg(page_id ORDER BY page_id, k), '
-        '       array_agg(k::text ORDER BY page_id, k) FROM c',
-        p_table, p_key)
+        'WITH cand AS MATERIALIZED ('
+        '  SELECT page_id, %2$I AS k, created_at,'
+        '         (page_id %% 4096)::integer AS b'
+        '  FROM %1$I ORDER BY created_at LIMIT 2 * $1),'
+        ' got AS MATERIALIZED ('
+        '  SELECT bucket FROM claim_bucket'
+        '  WHERE stage = %3$L AND bucket IN (SELECT b FROM cand)'
+        '  ORDER BY bucket FOR UPDATE SKIP LOCKED),'
+        ' keys AS MATERIALIZED ('
+        '  SELECT page_id, k FROM cand JOIN got ON got.bucket = cand.b'
+        '  GROUP BY page_id, k ORDER BY min(created_at), page_id, k'
+        '  LIMIT $1),'
+        ' del AS ('
+        '  DELETE FROM %1$I p USING keys'
+        '  WHERE p.page_id = keys.page_id AND p.%2$I = keys.k'
+        '  RETURNING p.page_id)'
+        'SELECT array_agg(page_id ORDER BY page_id, k),'
+        '       array_agg(k::text ORDER BY page_id, k)'
+        'FROM keys WHERE EXISTS (SELECT 1 FROM del)',
+        p_table, p_key, p_stage)
 $$;
 
 -- mf__bump_versions(pages): gives every page in the array a fresh

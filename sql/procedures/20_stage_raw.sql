@@ -42,7 +42,15 @@ BEGIN
         RETURN 0;
     END IF;
 
-    -- Step 2: pages not seen before, in (site, path) order so that two
+    -- Step 2: find the batches' rows. raw is indexed by a BRIN on
+    -- batch_id, which skips only summarised block ranges; summarise what
+    -- the ingest appended since the last run, so the scan reads the claimed
+    -- batches' blocks instead of the whole unsummarised tail. (This takes
+    -- a SHARE UPDATE EXCLUSIVE lock on the raw table until commit: runs of
+    -- one kind queue here, the ingest's COPY does not.)
+    PERFORM brin_summarize_new_values(format('%I_batch', v_raw)::regclass);
+
+    -- Step 3: pages not seen before, in (site, path) order so that two
     -- stagers creating the same pages lock them in the same order. Pages
     -- that exist are filtered out before the insert, so a stager never
     -- waits on a page row that a day/month/year run is updating.
@@ -56,7 +64,7 @@ BEGIN
         ON CONFLICT (site, path) DO NOTHING$q$, v_raw)
         USING v_ids;
 
-    -- Step 3: the identity rule, then the pages and days that changed.
+    -- Step 4: the identity rule, then the pages and days that changed.
     -- Identities not yet staged are inserted plainly, which costs about
     -- half of an upsert; the others go through the upsert, which replaces
     -- a stored row only for a larger (batch_id, ord). If another stager
@@ -109,22 +117,19 @@ RETURNS text LANGUAGE sql IMMUTABLE AS $fn$
             RETURNING page_id, ts),
         up AS (
             INSERT INTO %3$I AS s (page_id, ts, batch_id, ord, %1$s)
-            SELECT src.* FROM src
-            WHERE NOT %5$s OR EXISTS (
-                SELECT 1 FROM old
-                WHERE old.page_id = src.page_id AND old.ts = src.ts
-                  AND (old.batch_id, old.ord) < (src.batch_id, src.ord))
+            SELECT src.* FROM src %6$s
             ORDER BY page_id, ts
             ON CONFLICT (page_id, ts) DO UPDATE
                 SET (batch_id, ord, %1$s) =
                     (EXCLUDED.batch_id, EXCLUDED.ord, %4$s)
                 WHERE (s.batch_id, s.ord) < (EXCLUDED.batch_id, EXCLUDED.ord)
             RETURNING s.page_id, s.ts)
-        INSERT INTO pending_page AS q (page_id, day)
+        INSERT INTO pending_page (page_id, day)
         SELECT DISTINCT page_id, (ts AT TIME ZONE 'UTC')::date
-        FROM (SELECT * FROM ins UNION ALL SELECT * FROM up) x
-        ORDER BY 1, 2
-        ON CONFLICT (page_id, day)
-            DO UPDATE SET created_at = q.created_at WHERE false$q$,
-        p_list, p_raw, p_staged, p_excl, p_split::text)
+        FROM (SELECT * FROM ins UNION ALL SELECT * FROM up) x$q$,
+        p_list, p_raw, p_staged, p_excl, p_split::text,
+        CASE WHEN p_split THEN
+            'JOIN old ON old.page_id = src.page_id AND old.ts = src.ts '
+            'WHERE (old.batch_id, old.ord) < (src.batch_id, src.ord)'
+        ELSE '' END)
 $fn$;

@@ -126,7 +126,7 @@ DECLARE
     v_npids bigint[];
     v_ndays text[];
 BEGIN
-    EXECUTE mf__claim_sql('pending_page', 'day') INTO v_pids, v_days
+    EXECUTE mf__claim_sql('pending_page', 'day', 'page') INTO v_pids, v_days
         USING p_max;
     IF v_pids IS NULL THEN
         RETURN 0;

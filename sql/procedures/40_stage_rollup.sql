@@ -4,12 +4,12 @@
 --
 -- Steps, in this order (docs/ARCHITECTURE.md explains why the order
 -- matters for deadlock freedom):
---   1. claim up to max_keys keys of the stage's queue (SKIP LOCKED);
+--   1. claim up to max_keys keys of the stage's queue (mf__claim_sql);
 --   2. in a later statement (a snapshot taken after the claim), recompute
 --      every target row of the claimed keys from the complete level below,
 --      replace the rows that differ and delete the rows whose sources are
 --      all gone;
---   3. mark the next stage's keys of the rows that changed, in key order;
+--   3. mark the next stage's keys of the rows that changed;
 --   4. daily, monthly, yearly: give the changed pages a new data_version.
 -- Returns the number of keys claimed (0: nothing pending).
 CREATE OR REPLACE FUNCTION mf__stage_rollup(p_stage text, p_max integer)
@@ -84,7 +84,7 @@ BEGIN
     END CASE;
 
     -- Step 1: the claim.
-    EXECUTE mf__claim_sql(v_queue, v_key) INTO v_pids, v_keys USING p_max;
+    EXECUTE mf__claim_sql(v_queue, v_key, p_stage) INTO v_pids, v_keys USING p_max;
     IF v_pids IS NULL THEN
         RETURN 0;
     END IF;

@@ -9,13 +9,14 @@
 -- recomputes the keys they cover from the complete level below, replaces
 -- them, records the work it creates for the next stage, and records the run
 -- in stage_state. Returns the number of units processed; 0 means nothing
--- was pending (or another worker holds all of it).
+-- was pending, or the oldest pending units are all held by other runs
+-- (which call again when they commit).
 --
 -- The caller commits after each call and calls again until it returns 0.
 -- The transaction must be READ COMMITTED: the protocol relies on each
 -- statement taking a fresh snapshot (feature_not_supported otherwise).
--- Concurrent runs can deadlock only in rare lock-order cases the protocol
--- does not cover; retry on SQLSTATE 40P01 and 40001. An unknown stage or a
+-- Concurrent runs of the staging and version-bumping steps can deadlock in
+-- rare lock orders; retry on SQLSTATE 40P01 and 40001. An unknown stage or a
 -- max_units below 1 raises invalid_parameter_value (22023). On any error
 -- the caller rolls back and the claimed work is pending again.
 CREATE OR REPLACE FUNCTION mf_stage_run(stage text, max_units integer)
@@ -61,8 +62,8 @@ END
 $fn$;
 
 -- mf_pipeline_status(): one row per stage, in chain order: stage; pending
--- (units waiting, including units a worker is processing right now, since
--- its claim is not committed); oldest_pending_s (age of the oldest pending
+-- (distinct units waiting, including units a worker is processing right
+-- now, since its claim is not committed); oldest_pending_s (age of the oldest pending
 -- unit in seconds, NULL when none); last_run_at (last call of any worker,
 -- even one that found nothing); last_work_at (last call that did work);
 -- runs, units and busy_s (calls that did work, units done, seconds spent
@@ -78,14 +79,16 @@ LANGUAGE sql STABLE AS $$
     WITH q (stage, n, oldest) AS (
         SELECT b.stage, count(*), min(b.created_at) FROM pending_batch b
             GROUP BY b.stage
-        UNION ALL SELECT 'page', count(*), min(created_at) FROM pending_page
-        UNION ALL SELECT 'interval', count(*), min(created_at)
-            FROM pending_interval
-        UNION ALL SELECT 'daily', count(*), min(created_at) FROM pending_daily
-        UNION ALL SELECT 'monthly', count(*), min(created_at)
-            FROM pending_monthly
-        UNION ALL SELECT 'yearly', count(*), min(created_at)
-            FROM pending_yearly)
+        UNION ALL SELECT 'page', count(DISTINCT (page_id, day)),
+            min(created_at) FROM pending_page
+        UNION ALL SELECT 'interval', count(DISTINCT (page_id, day)),
+            min(created_at) FROM pending_interval
+        UNION ALL SELECT 'daily', count(DISTINCT (page_id, day)),
+            min(created_at) FROM pending_daily
+        UNION ALL SELECT 'monthly', count(DISTINCT (page_id, month)),
+            min(created_at) FROM pending_monthly
+        UNION ALL SELECT 'yearly', count(DISTINCT (page_id, year)),
+            min(created_at) FROM pending_yearly)
     SELECT s.stage, coalesce(q.n, 0),
            CASE WHEN q.oldest IS NOT NULL THEN greatest(
                extract(epoch FROM clock_timestamp() - q.oldest), 0)::float8

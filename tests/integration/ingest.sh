@@ -94,6 +94,29 @@ check_eq "a record of no kind is kept with kind NULL" "|3|the record's kind cann
     "$(mf_sql "SELECT coalesce(kind, ''), ordinal, reason FROM rejected_record WHERE stream LIKE '%kinds.ndjson'")"
 check_eq "one notification per kind" "2" "$("$DRAIN" mf.stage-ga mf.stage-psi | wc -l)"
 
+# ---- exact numerics: base-10000 groups on both sides of the point ---------------
+cat >"$D/numbers.ndjson" <<'JSON'
+{"page":"/n1","ts":1,"users":1,"duration_s":123456789012.123456789012345}
+{"page":"/n2","ts":2,"users":1,"duration_s":0.000000000000001}
+{"page":"/n3","ts":3,"users":1,"duration_s":10000.0001e0}
+{"page":"/n4","ts":4,"users":1,"duration_s":99990000e-4}
+{"page":"/n5","ts":5,"users":1,"duration_s":-0.0}
+JSON
+"$ING" --source ga "$D/numbers.ndjson" >"$T_OUT/numbers.log" 2>&1
+check_eq "numbers: exit 0" 0 $?
+check_eq "numerics stored exactly" \
+    "123456789012.123456789012345 0.000000000000001 10000.0001 9999 0" \
+    "$(mf_sql "SELECT string_agg(duration_s::text, ' ' ORDER BY ord) FROM raw_ga JOIN ingest_batch USING (batch_id) WHERE stream LIKE '%numbers.ndjson'")"
+
+# ---- RabbitMQ unreachable: the data is committed, the work is recorded ---------
+METRIFLOW_AMQP_URL=amqp://guest:guest@127.0.0.1:1/ "$ING" --source ga \
+    "$D/numbers.ndjson" >"$T_OUT/noamqp.log" 2>&1
+check_eq "without RabbitMQ: exit 0" 0 $?
+check "without RabbitMQ: a warning" grep -q 'cannot reach RabbitMQ; the batch waits for the sweep' "$T_OUT/noamqp.log"
+check_eq "without RabbitMQ: rows and pending work committed" "10|2" \
+    "$(mf_sql "SELECT (SELECT count(*) FROM raw_ga JOIN ingest_batch USING (batch_id) WHERE stream LIKE '%numbers.ndjson') || '|' || (SELECT count(*) FROM pending_batch JOIN ingest_batch USING (batch_id) WHERE stream LIKE '%numbers.ndjson')")"
+"$DRAIN" mf.stage-ga >/dev/null
+
 # ---- array framing: a syntax error ends the stream, what came before stays ---
 printf '[\n{"page":"/a1","ts":0,"users":1},\n{"page":"/a2","ts":0,"users":1},\n7,\n{"page":"/a3","ts":0,"users":1} x\n{"page":"/a4","ts":0,"users":1}]\n' >"$D/broken.json"
 "$ING" --source ga "$D/broken.json" >"$T_OUT/broken.log" 2>&1

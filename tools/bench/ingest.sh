@@ -4,6 +4,8 @@
 #  1. 2 M GA records from NDJSON against psql's own \copy of the same rows
 #     as CSV into a table of the same columns (and index), alternating,
 #     ROUNDS times; each run starts from an empty table after a CHECKPOINT.
+#     A third run per round loads the same rows with psql's \copy in
+#     binary format: the server's own cost of the two COPY formats.
 #  2. 13 M GA and 13 M PSI records loaded in parallel (two processes).
 #  3. Peak RSS (/usr/bin/time -v) for 1 M and for the 13 M runs.
 #
@@ -46,10 +48,12 @@ echo "== generating $SMALL GA records (NDJSON) and the same rows as CSV"
 "$ING" --source ga "$DIR/ga_small.ndjson" 2>/dev/null
 sql "CREATE TABLE bench_copy (LIKE raw_ga INCLUDING ALL)"
 psql "$METRIFLOW_PG_URL" -qc "\\copy (SELECT batch_id, ord, site, path, ts, users, sessions, views, bounces, duration_s FROM raw_ga) TO '$DIR/ga_small.csv' WITH (FORMAT csv)"
+psql "$METRIFLOW_PG_URL" -qc "\\copy (SELECT batch_id, ord, site, path, ts, users, sessions, views, bounces, duration_s FROM raw_ga) TO '$DIR/ga_small.bin' WITH (FORMAT binary)"
 echo "   NDJSON $(du -h "$DIR/ga_small.ndjson" | cut -f1), CSV $(du -h "$DIR/ga_small.csv" | cut -f1)"
 
 ti=0
 tc=0
+tb=0
 for r in $(seq 1 "$ROUNDS"); do
     sql "TRUNCATE raw_ga, ingest_batch, pending_batch; CHECKPOINT"
     t0=$(now)
@@ -61,22 +65,29 @@ for r in $(seq 1 "$ROUNDS"); do
     psql "$METRIFLOW_PG_URL" -qc "\\copy bench_copy FROM '$DIR/ga_small.csv' WITH (FORMAT csv)"
     t3=$(now)
     m=$(sql "SELECT count(*) FROM bench_copy")
+    sql "TRUNCATE bench_copy; CHECKPOINT"
+    t4=$(now)
+    psql "$METRIFLOW_PG_URL" -qc "\\copy bench_copy FROM '$DIR/ga_small.bin' WITH (FORMAT binary)"
+    t5=$(now)
+    b=$(calc "$t5 - $t4")
+    tb=$(calc "$tb + $b")
     a=$(calc "$t1 - $t0")
     c=$(calc "$t3 - $t2")
     ti=$(calc "$ti + $a")
     tc=$(calc "$tc + $c")
-    printf '   round %d: ingest %.2f s (%d rows, %.0f rec/s)  psql \\copy %.2f s (%d rows, %.0f rec/s)  ratio %.2f\n' \
-        "$r" "$a" "$n" "$(calc "$n / $a")" "$c" "$m" "$(calc "$m / $c")" "$(calc "$c / $a")"
+    printf '   round %d: ingest %.2f s (%d rows, %.0f rec/s)  psql \\copy csv %.2f s (%d rows, %.0f rec/s)  ratio %.2f  [psql \\copy binary %.2f s]\n' \
+        "$r" "$a" "$n" "$(calc "$n / $a")" "$c" "$m" "$(calc "$m / $c")" "$(calc "$c / $a")" "$b"
 done
-printf '   total: ingest %.2f s, psql \\copy %.2f s: ingest rate / COPY rate = %.2f\n' \
+printf '   total: ingest %.2f s, psql \\copy csv %.2f s: ingest rate / COPY rate = %.2f\n' \
     "$ti" "$tc" "$(calc "$tc / $ti")"
+printf '   psql \\copy binary %.2f s: binary rate / csv rate = %.2f\n' "$tb" "$(calc "$tc / $tb")"
 sql "DROP TABLE bench_copy; TRUNCATE raw_ga, ingest_batch, pending_batch; CHECKPOINT"
 
 # ---- 2 and 3. peak RSS for 1 M; 13 M GA and 13 M PSI in parallel --------------
 echo "== peak RSS, 1 M GA records"
 head -n 1000000 "$DIR/ga_small.ndjson" >"$DIR/ga_1m.ndjson"
 /usr/bin/time -f '   1 M GA: %e s, peak RSS %M KiB' "$ING" --source ga "$DIR/ga_1m.ndjson" 2>&1 | grep 'peak RSS'
-rm -f "$DIR/ga_1m.ndjson" "$DIR/ga_small.csv"
+rm -f "$DIR/ga_1m.ndjson" "$DIR/ga_small.csv" "$DIR/ga_small.bin"
 sql "TRUNCATE raw_ga, ingest_batch, pending_batch; CHECKPOINT"
 [ "${SKIP_BIG:-0}" = 1 ] && exit 0
 

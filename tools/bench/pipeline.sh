@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# tools/bench/pipeline.sh: the whole chain at scale, end to end.
+#
+#   tools/bench/pipeline.sh [RECORDS] [PAGES] [WORKERS] [LATE]
+#
+# 1. metriflow-gen writes RECORDS GA and RECORDS PSI records (NDJSON, PAGES
+#    pages, one seed; not timed) into $MF_BENCH_DIR (default /tmp/mf-bench).
+# 2. A fresh database bench_e2e and vhost bench_e2e; WORKERS metriflow-worker
+#    instances per stage.
+# 3. Timed: both files ingested at once (two metriflow-ingest processes) until
+#    mf_pipeline_status() shows every queue empty: "ingest start to idle".
+# 4. Timed: LATE GA records ingested into that store, half for hours before
+#    the stored ones (late data), half corrections of stored identities,
+#    until idle again.
+# Prints the times and each stage's busy seconds (mf_pipeline_status).
+# Needs the local stack (MF_LOCAL_DIR) and a build (MF_BIN, default
+# build/bin).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+N=${1:-13000000} PAGES=${2:-1000} WORKERS=${3:-1} LATE=${4:-10000}
+BIN=${MF_BIN:-$ROOT/build/bin}
+DIR=${MF_BENCH_DIR:-/tmp/mf-bench}
+mkdir -p "$DIR"
+eval "$("$ROOT/tools/metriflow-local" env)"
+export METRIFLOW_PG_URL METRIFLOW_AMQP_URL
+METRIFLOW_PG_URL=$("$ROOT/tools/metriflow-local" createdb bench_e2e)
+METRIFLOW_AMQP_URL=$("$ROOT/tools/metriflow-local" vhost bench_e2e)
+"$BIN/metriflow-admin" migrate >/dev/null 2>&1
+
+now() { date +%s.%N; }
+since() { printf '%.1f' "$(echo "$(now) - $1" | bc)"; }
+gen() { "$BIN/metriflow-gen" --seed 3 --pages "$PAGES" --start 2020-01-01 "$@" 2>/dev/null; }
+
+for k in ga psi; do
+    f=$DIR/$k-$N-$PAGES.ndjson
+    [ -s "$f" ] || gen --source "$k" --records "$N" --late 0.01 \
+        --duplicates 0.01 --corrections 0.01 -o "$f"
+done
+# the late wave: half records for past hours (a grid that starts before the
+# stored one), half corrections of stored identities (the stored grid again,
+# with --corrections)
+"$BIN/metriflow-gen" --seed 4 --pages "$PAGES" --start 2019-06-01 --source ga \
+    --records $((LATE / 2)) -o "$DIR/late-past.ndjson" 2>/dev/null
+gen --source ga --records $((LATE - LATE / 2)) --corrections 0.6 -o "$DIR/late-corr.ndjson"
+
+pids=()
+stop_workers() {
+    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+}
+trap stop_workers EXIT
+for s in stage-ga stage-psi page interval daily monthly yearly; do
+    for _ in $(seq "$WORKERS"); do
+        "$BIN/metriflow-worker" --stage "$s" --log warn >>"$DIR/worker-$s.log" 2>&1 &
+        pids+=($!)
+    done
+done
+sleep 2
+
+wait_idle() {
+    while [ "$(psql "$METRIFLOW_PG_URL" -qAtX -c \
+        "SELECT count(*) FROM mf_pipeline_status() WHERE pending > 0")" != 0 ]; do
+        sleep 0.2
+    done
+}
+
+t0=$(now)
+"$BIN/metriflow-ingest" --source ga "$DIR/ga-$N-$PAGES.ndjson" >"$DIR/ingest-ga.log" 2>&1 &
+ga=$!
+"$BIN/metriflow-ingest" --source psi "$DIR/psi-$N-$PAGES.ndjson" >"$DIR/ingest-psi.log" 2>&1
+wait "$ga"
+echo "ingest: $N GA + $N PSI records loaded in $(since "$t0") s"
+wait_idle
+echo "pipeline: ingest start to idle in $(since "$t0") s ($WORKERS worker(s) per stage)"
+psql "$METRIFLOW_PG_URL" -X -c "SELECT stage, units, runs, round(busy_s::numeric, 1) AS busy_s FROM mf_pipeline_status()"
+
+t1=$(now)
+"$BIN/metriflow-ingest" --source ga "$DIR/late-past.ndjson" "$DIR/late-corr.ndjson" \
+    >"$DIR/ingest-late.log" 2>&1
+wait_idle
+echo "late: $LATE late and corrected records, ingest start to idle in $(since "$t1") s"
+psql "$METRIFLOW_PG_URL" -qAtX -c "SELECT 'rows: staged ' || (SELECT count(*) FROM staged_ga) + (SELECT count(*) FROM staged_psi) || ', hour ' || (SELECT count(*) FROM agg_hour) || ', interval ' || (SELECT count(*) FROM agg_interval) || ', day ' || (SELECT count(*) FROM agg_day)"
