@@ -105,33 +105,32 @@ check_eq "no reconnects to PostgreSQL" 0 \
 check_eq "files done" 2 "$(metric "$IPORT" 'mf_ingest_files_total{result="done"}')"
 check_eq "files failed" 0 "$(metric "$IPORT" 'mf_ingest_files_total{result="failed"}')"
 
-# Each worker against mf_pipeline_status() (one worker per stage, fresh db).
+# Each worker against mf_pipeline_status() (one worker per stage, fresh db),
+# all values of a worker from one scrape (its sweeps keep calling).
 for s in "${STAGES[@]}"; do
     l="stage=\"$s\""
     p=${PORT[$s]}
+    check "$s: pending gauge reaches 0" wait_until 30 metric_is "$p" "mf_worker_pending{$l}" 0
+    curl -sf "http://127.0.0.1:$p/metrics" >"$T_OUT/$s.prom"
+    m() { awk -v k="$1{$l}" '$1 == k { print $2 }' "$T_OUT/$s.prom"; }
     read -r runs units <<<"$(mf_sql "SELECT runs, units FROM mf_pipeline_status() WHERE stage = '$s'" | tr '|' ' ')"
     if [ "$s" = stage-psi ]; then
-        check_eq "$s: no runs (no PSI data)" 0 "$(metric "$p" "mf_worker_stage_runs_total{$l}")"
+        check_eq "$s: no runs (no PSI data)" 0 "$(m mf_worker_stage_runs_total)"
     else
-        check "$s: stage runs > 0" [ "$(metric "$p" "mf_worker_stage_runs_total{$l}")" -gt 0 ]
-        check "$s: units > 0" [ "$(metric "$p" "mf_worker_units_total{$l}")" -gt 0 ]
+        check "$s: stage runs > 0" [ "$(m mf_worker_stage_runs_total)" -gt 0 ]
+        check "$s: units > 0" [ "$(m mf_worker_units_total)" -gt 0 ]
     fi
-    check_eq "$s: stage runs equal mf_pipeline_status().runs" "$runs" \
-        "$(metric "$p" "mf_worker_stage_runs_total{$l}")"
-    check_eq "$s: units equal mf_pipeline_status().units" "$units" \
-        "$(metric "$p" "mf_worker_units_total{$l}")"
-    check "$s: stage calls >= runs" \
-        [ "$(metric "$p" "mf_worker_stage_calls_total{$l}")" -ge "$runs" ]
+    check_eq "$s: stage runs equal mf_pipeline_status().runs" "$runs" "$(m mf_worker_stage_runs_total)"
+    check_eq "$s: units equal mf_pipeline_status().units" "$units" "$(m mf_worker_units_total)"
+    check "$s: stage calls >= runs" [ "$(m mf_worker_stage_calls_total)" -ge "$runs" ]
     check_eq "$s: the call histogram counts every call" \
-        "$(metric "$p" "mf_worker_stage_calls_total{$l}")" \
-        "$(metric "$p" "mf_worker_stage_call_seconds_count{$l}")"
-    check "$s: sweeps counted" [ "$(metric "$p" "mf_worker_sweeps_total{$l}")" -gt 0 ]
-    check "$s: pending gauge reaches 0" wait_until 30 metric_is "$p" "mf_worker_pending{$l}" 0
-    check_eq "$s: oldest pending 0" 0 "$(metric "$p" "mf_worker_oldest_pending_seconds{$l}")"
+        "$(m mf_worker_stage_calls_total)" "$(m mf_worker_stage_call_seconds_count)"
+    check "$s: sweeps counted" [ "$(m mf_worker_sweeps_total)" -gt 0 ]
+    check_eq "$s: oldest pending 0" 0 "$(m mf_worker_oldest_pending_seconds)"
     check_eq "$s: no dead letters, no retries" "0 0" \
-        "$(metric "$p" "mf_worker_dead_letters_total{$l}") $(metric "$p" "mf_worker_failed_messages_total{$l}")"
+        "$(m mf_worker_dead_letters_total) $(m mf_worker_failed_messages_total)"
     check_eq "$s: one connection to each server (no reconnect)" "1 1" \
-        "$(metric "$p" "mf_worker_pg_reconnects_total{$l}") $(metric "$p" "mf_worker_amqp_reconnects_total{$l}")"
+        "$(m mf_worker_pg_reconnects_total) $(m mf_worker_amqp_reconnects_total)"
 done
 p=${PORT[stage-ga]}
 check "stage-ga: messages received" [ "$(metric "$p" 'mf_worker_messages_total{stage="stage-ga"}')" -gt 0 ]
