@@ -5,7 +5,7 @@
 #
 # 1. metriflow-gen writes RECORDS GA and RECORDS PSI records (NDJSON, PAGES
 #    pages, one seed; not timed) into $MF_BENCH_DIR (default /tmp/mf-bench).
-# 2. A fresh database bench_e2e and vhost bench_e2e; WORKERS metriflow-worker
+# 2. A fresh database and vhost bench_e2e_PID; WORKERS metriflow-worker
 #    instances per stage.
 # 3. Timed: both files ingested at once (two metriflow-ingest processes) until
 #    mf_pipeline_status() shows every queue empty: "ingest start to idle".
@@ -23,8 +23,11 @@ DIR=${MF_BENCH_DIR:-/tmp/mf-bench}
 mkdir -p "$DIR"
 eval "$("$ROOT/tools/metriflow-local" env)"
 export METRIFLOW_PG_URL METRIFLOW_AMQP_URL
-METRIFLOW_PG_URL=$("$ROOT/tools/metriflow-local" createdb bench_e2e)
-METRIFLOW_AMQP_URL=$("$ROOT/tools/metriflow-local" vhost bench_e2e)
+# A database and vhost of this run's own (concurrent runs must not share
+# them), dropped at the end unless MF_BENCH_KEEP=1.
+NAME=bench_e2e_$$
+METRIFLOW_PG_URL=$("$ROOT/tools/metriflow-local" createdb "$NAME")
+METRIFLOW_AMQP_URL=$("$ROOT/tools/metriflow-local" vhost "$NAME")
 "$BIN/metriflow-admin" migrate >/dev/null 2>&1
 
 now() { date +%s.%N; }
@@ -47,6 +50,8 @@ pids=()
 stop_workers() {
     for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
     for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+    [ "${MF_BENCH_KEEP:-}" = 1 ] || psql "${METRIFLOW_PG_URL%/*}/postgres" -qX \
+        -c "DROP DATABASE IF EXISTS $NAME WITH (FORCE)" >/dev/null 2>&1 || true
 }
 trap stop_workers EXIT
 for s in stage-ga stage-psi page interval daily monthly yearly; do
@@ -58,10 +63,13 @@ done
 sleep 2
 
 wait_idle() {
-    while [ "$(psql "$METRIFLOW_PG_URL" -qAtX -c \
-        "SELECT count(*) FROM mf_pipeline_status() WHERE pending > 0")" != 0 ]; do
+    local n
+    while n=$(psql "$METRIFLOW_PG_URL" -qAtX -v ON_ERROR_STOP=1 -c \
+        "SELECT count(*) FROM mf_pipeline_status() WHERE pending > 0") &&
+        [ "$n" != 0 ]; do
         sleep 0.2
     done
+    [ "$n" = 0 ] || { echo "pipeline status unreadable: run aborted" >&2; exit 1; }
 }
 
 t0=$(now)

@@ -5,7 +5,7 @@
 #
 # Loads RECORDS GA and RECORDS PSI raw rows (hourly, PAGES pages, in raw
 # batches of BATCH records, as the ingest would commit them) into a fresh
-# database bench_pipeline, then drives the stages until idle:
+# database bench_pipeline_PID (left for inspection), then drives the stages until idle:
 #   MODE=seq  each stage drained in turn by one session: the time per stage
 #   MODE=par  DRIVERS concurrent drivers per stage (tests/tools/stage_driver.sh),
 #             all stages at once: the time from the first call to idle
@@ -18,7 +18,7 @@ N=${1:-2000000} PAGES=${2:-1000} BATCH=${3:-100000} DRIVERS=${4:-2} MODE=${5:-pa
 BIN=${MF_BIN:-$ROOT/build/bin}
 eval "$("$ROOT/tools/metriflow-local" env)"
 export METRIFLOW_PG_URL
-METRIFLOW_PG_URL=$("$ROOT/tools/metriflow-local" createdb bench_pipeline)
+METRIFLOW_PG_URL=$("$ROOT/tools/metriflow-local" createdb "bench_pipeline_$$")
 "$BIN/metriflow-admin" migrate >/dev/null 2>&1
 units_ga=8 units_page=2000 units=5000
 

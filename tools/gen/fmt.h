@@ -31,14 +31,54 @@ static const char digit_pairs[201] = "00010203040506070809"
                                      "80818283848586878889"
                                      "90919293949596979899";
 
+/* Appends exactly two digits of v (0-99). */
+static inline char *
+put_2(char *p, unsigned v)
+{
+    p[0] = digit_pairs[v * 2];
+    p[1] = digit_pairs[v * 2 + 1];
+    return p + 2;
+}
+
+/* Appends exactly four digits of v (0-9999). */
+static inline char *
+put_4(char *p, unsigned v)
+{
+    p = put_2(p, v / 100);
+    return put_2(p, v % 100);
+}
+
 /*
- * Appends v in decimal (at most 20 bytes). The digits are built at the end
- * of a scratch buffer and copied with one fixed 24-byte move, so the room
- * at p must be 24 bytes even for a short number.
+ * Appends v in decimal (at most 20 bytes). Numbers below a million, most of
+ * them, are written directly; larger ones are built at the end of a
+ * scratch buffer and copied with one fixed 24-byte move, so the room at p
+ * must be 24 bytes even for a short number.
  */
 static inline char *
 put_u64(char *p, uint64_t v)
 {
+    if (v < 100) {
+        if (v < 10) {
+            *p = (char)('0' + v);
+            return p + 1;
+        }
+        return put_2(p, (unsigned)v);
+    }
+    if (v < 10000) {
+        if (v < 1000) {
+            *p = (char)('0' + v / 100);
+            return put_2(p + 1, (unsigned)(v % 100));
+        }
+        return put_4(p, (unsigned)v);
+    }
+    if (v < 1000000) {
+        unsigned hi = (unsigned)(v / 10000), lo = (unsigned)(v % 10000);
+        if (hi < 10)
+            *p++ = (char)('0' + hi);
+        else
+            p = put_2(p, hi);
+        return put_4(p, lo);
+    }
     char tmp[48];
     char *end = tmp + 24, *t = end;
     memset(end, 0, 24); /* the copy below reads up to here: no stale bytes */
@@ -74,23 +114,6 @@ put_i64(char *p, int64_t v)
         return put_u64(p, (uint64_t)0 - (uint64_t)v);
     }
     return put_u64(p, (uint64_t)v);
-}
-
-/* Appends exactly two digits of v (0-99). */
-static inline char *
-put_2(char *p, unsigned v)
-{
-    p[0] = digit_pairs[v * 2];
-    p[1] = digit_pairs[v * 2 + 1];
-    return p + 2;
-}
-
-/* Appends exactly four digits of v (0-9999). */
-static inline char *
-put_4(char *p, unsigned v)
-{
-    p = put_2(p, v / 100);
-    return put_2(p, v % 100);
 }
 
 #endif

@@ -253,8 +253,7 @@ void
 gen_values(struct gen *g, uint64_t k, uint64_t version, struct vals *out)
 {
     uint64_t s = gen_mix3(g->p.seed, k, version);
-    uint64_t r1 = gen_mix_next(&s), r2 = gen_mix_next(&s);
-    uint64_t r3 = gen_mix_next(&s);
+    uint64_t r1 = s, r2 = gen_mix_next(&s), r3 = gen_mix_next(&s);
     uint32_t pop = gen_page_of(g, k)->pop;
 
     if (g->p.psi)
@@ -687,6 +686,7 @@ put_slot(struct gen *g, char *p)
     struct vals v;
     uint64_t r = gen_mix_next(&g->rng);
 
+    g->slot_r = r;
     g->slot_acc += g->extras;
     if (g->slot_acc < g->p.records) {
         int late;
@@ -868,12 +868,13 @@ gen_next(struct gen *g, char *buf)
     if (p == NULL)
         return SIZE_MAX;
     if (!g->p.array) {
-        /* Now and then a CRLF line end or a blank line (both allowed). */
-        uint64_t r = gen_mix_next(&g->rng);
-        if ((r & 63) == 0)
+        /* Now and then a CRLF line end or a blank line (both allowed), from
+         * bits of the slot's draw that the spelling leaves alone. */
+        uint64_t r = g->slot_r;
+        if (((r >> 44) & 63) == 0)
             *p++ = '\r';
         *p++ = '\n';
-        if (((r >> 6) & 1023) == 0)
+        if (((r >> 50) & 1023) == 0)
             *p++ = '\n';
     }
     g->slot++;

@@ -81,7 +81,8 @@ struct gen {
     struct ring_item ring[RING_SIZE];
     size_t ring_n, ring_head;
 
-    uint64_t rng; /* spelling choices, in emission order */
+    uint64_t rng;    /* spelling choices, in emission order */
+    uint64_t slot_r; /* this slot's draw: bits 0-43 spelling, 44-59 framing */
     uint64_t inv_serial;
     unsigned ninv_kinds;
     unsigned char inv_kinds[64];
