@@ -33,7 +33,7 @@
 #define BACKOFF_MAX_MS     5000
 #define RETRY_CONFLICTS    20 /* deadlock / serialization retries per call */
 #define ERR_MAX            512
-#define NOTICE_EVERY_MS    250 /* notices during a long drain, at most */
+#define NOTICE_EVERY_MS    1000 /* notices during a long drain, at most */
 
 /* One message of a batch and what became of it. */
 struct item {
