@@ -36,18 +36,14 @@
     "(sum(fcp_ms_sum) / nullif(sum(fcp_ms_n), 0))::float8 AS fcp_ms, "         \
     "(sum(ttfb_ms_sum) / nullif(sum(ttfb_ms_n), 0))::float8 AS ttfb_ms"
 
-/* The same measures of one stored row (a series reads one row per
- * period: each level's key makes it unique), without aggregation. */
-#define ROW_MEASURES                                                           \
-    "users, sessions, views, bounces, duration_s::float8, "                    \
-    "bounces::float8 / nullif(sessions, 0), "                                  \
-    "duration_s::float8 / nullif(sessions, 0), psi_samples, "                  \
-    "performance_score_sum::float8 / nullif(performance_score_n, 0), "         \
-    "lcp_ms_sum::float8 / nullif(lcp_ms_n, 0), "                               \
-    "cls_sum::float8 / nullif(cls_n, 0), "                                     \
-    "inp_ms_sum::float8 / nullif(inp_ms_n, 0), "                               \
-    "fcp_ms_sum::float8 / nullif(fcp_ms_n, 0), "                               \
-    "ttfb_ms_sum::float8 / nullif(ttfb_ms_n, 0)"
+/* The stored columns of one row, for a series (each level's key makes a
+ * period one row): the API derives the ratios itself, so PostgreSQL only
+ * sends the stored values. Read by add_row_measures. */
+#define ROW_COLS                                                               \
+    "users, sessions, views, bounces, duration_s, psi_samples, "               \
+    "performance_score_n, performance_score_sum, lcp_ms_n, lcp_ms_sum, "       \
+    "cls_n, cls_sum, inp_ms_n, inp_ms_sum, fcp_ms_n, fcp_ms_sum, "             \
+    "ttfb_ms_n, ttfb_ms_sum"
 
 #define NMEASURES 14
 static const char *const measure_names[NMEASURES] = {
@@ -101,6 +97,47 @@ add_measures(json_t *o, const struct mf_pg_res *r, int row, int col)
             j = json_real(strtod(v, NULL));
         json_object_set_new(o, measure_names[i], j ? j : json_null());
     }
+}
+
+/* a / b, or JSON null when b is 0. */
+static json_t *
+ratio(double a, double b)
+{
+    return b != 0 ? json_real(a / b) : json_null();
+}
+
+static double
+num(const struct mf_pg_res *r, int row, int col)
+{
+    const char *v = mf_pg_res_value(r, row, col);
+    return v ? strtod(v, NULL) : 0;
+}
+
+/* Adds the measures of the ROW_COLS in columns col.. of row to o, deriving
+ * the ratios and means as MEASURES does. */
+static void
+add_row_measures(json_t *o, const struct mf_pg_res *r, int row, int col)
+{
+    static const char *const means[] = {
+        "performance_score", "lcp_ms", "cls", "inp_ms", "fcp_ms", "ttfb_ms"};
+    double sessions = num(r, row, col + 1);
+    double bounces = num(r, row, col + 3);
+    double duration = num(r, row, col + 4);
+    for (int i = 0; i < 4; i++)
+        json_object_set_new_nocheck(
+            o, measure_names[i],
+            json_integer(strtoll(mf_pg_res_value(r, row, col + i), NULL, 10)));
+    json_object_set_new_nocheck(o, "duration_s", json_real(duration));
+    json_object_set_new_nocheck(o, "bounce_rate", ratio(bounces, sessions));
+    json_object_set_new_nocheck(o, "avg_session_duration_s",
+                                ratio(duration, sessions));
+    json_object_set_new_nocheck(
+        o, "psi_samples",
+        json_integer(strtoll(mf_pg_res_value(r, row, col + 5), NULL, 10)));
+    for (int m = 0; m < 6; m++)
+        json_object_set_new_nocheck(
+            o, means[m],
+            ratio(num(r, row, col + 7 + 2 * m), num(r, row, col + 6 + 2 * m)));
 }
 
 /* Collects the query parameters of a route that accepts allowed. */
@@ -174,11 +211,12 @@ enum key_kind {
 };
 
 /* Runs a series query whose first column is the period (key, of kind
- * kind) and answers the rows; prepared when sql is a literal. */
+ * kind) and answers the rows; prepared when sql is a literal; the other
+ * columns are ROW_COLS when raw, else MEASURES. */
 static void
 answer_series(struct mf_http_resp *resp, json_t *head, const char *sql, int n,
               const char *const *params, const char *key, enum key_kind kind,
-              int prepared)
+              int prepared, int raw)
 {
     struct mf_pg_res *r = NULL;
     if (api_db_run(prepared, sql, n, params, &r, NULL) != MF_PG_OK) {
@@ -197,7 +235,10 @@ answer_series(struct mf_http_resp *resp, json_t *head, const char *sql, int n,
                             kind == KEY_INT ? json_integer(strtoll(k, NULL, 10))
                             : kind == KEY_DAY ? json_string(day)
                                               : json_string(k));
-        add_measures(row, r, i, 1);
+        if (raw)
+            add_row_measures(row, r, i, 1);
+        else
+            add_measures(row, r, i, 1);
         json_array_append_new(rows, row);
     }
     mf_pg_res_free(r);
@@ -264,18 +305,18 @@ one_day(struct mf_http_req *req, struct mf_http_resp *resp, int hourly)
     if (hourly)
         answer_series(
             resp, series_head(&pg, date, date),
-            "SELECT extract(hour FROM hour AT TIME ZONE 'UTC')::int, " ROW_MEASURES
+            "SELECT extract(hour FROM hour AT TIME ZONE 'UTC')::int, " ROW_COLS
             " FROM agg_hour WHERE page_id = $1::int8"
             " AND hour >= $2::date::timestamp AT TIME ZONE 'UTC'"
             " AND hour < ($2::date + 1)::timestamp AT TIME ZONE 'UTC'"
             " ORDER BY hour",
-            2, params, "hour", KEY_INT, 1);
+            2, params, "hour", KEY_INT, 1, 1);
     else
         answer_series(resp, series_head(&pg, date, date),
-                      "SELECT interval, " ROW_MEASURES
+                      "SELECT interval, " ROW_COLS
                       " FROM agg_interval WHERE page_id = $1::int8"
                       " AND day = $2::date ORDER BY interval",
-                      2, params, "interval", KEY_INT, 1);
+                      2, params, "interval", KEY_INT, 1, 1);
 }
 
 void
@@ -316,29 +357,29 @@ series(struct mf_http_req *req, struct mf_http_resp *resp, enum api_unit unit)
         fmt_day(a, lo);
         fmt_day(b, hi);
         answer_series(resp, head,
-                      "SELECT day - DATE '1970-01-01', " ROW_MEASURES
+                      "SELECT day - DATE '1970-01-01', " ROW_COLS
                       " FROM agg_day WHERE page_id = $1::int8"
                       " AND day BETWEEN $2::date AND $3::date ORDER BY day",
-                      3, params, "date", KEY_DAY, 1);
+                      3, params, "date", KEY_DAY, 1, 1);
         break;
     case UNIT_MONTH:
         fmt_month_first(a, lo);
         fmt_month_first(b, hi);
         answer_series(resp, head,
-                      "SELECT to_char(month, 'YYYY-MM'), " ROW_MEASURES
+                      "SELECT to_char(month, 'YYYY-MM'), " ROW_COLS
                       " FROM agg_month WHERE page_id = $1::int8"
                       " AND month BETWEEN $2::date AND $3::date"
                       " ORDER BY month",
-                      3, params, "month", KEY_TEXT, 1);
+                      3, params, "month", KEY_TEXT, 1, 1);
         break;
     case UNIT_YEAR:
         snprintf(lo, sizeof(lo), "%lld", (long long)a);
         snprintf(hi, sizeof(hi), "%lld", (long long)b);
         answer_series(resp, head,
-                      "SELECT year, " ROW_MEASURES
+                      "SELECT year, " ROW_COLS
                       " FROM agg_year WHERE page_id = $1::int8"
                       " AND year BETWEEN $2::int AND $3::int ORDER BY year",
-                      3, params, "year", KEY_INT, 1);
+                      3, params, "year", KEY_INT, 1, 1);
         break;
     }
 }
@@ -553,7 +594,7 @@ api_top_pages(struct mf_http_req *req, const struct api_caller *who,
     params[11] = lim;
     json_t *head = series_head(&pg, q.from, q.to);
     json_object_set_new(head, "sort", json_string(api_sort_keys[sort]));
-    answer_series(resp, head, sql, 12, params, "path", KEY_TEXT, 0);
+    answer_series(resp, head, sql, 12, params, "path", KEY_TEXT, 0, 0);
 }
 
 void
