@@ -82,9 +82,8 @@ api_register(struct mf_http_req *req, const struct api_caller *who,
 }
 
 /*
- * Answers a new token pair for user id with role; family is the refresh
- * family to continue ("" starts a new one, with parent_hex ""). Used by
- * login only: refresh inserts its token in the rotation statement.
+ * Answers a token pair: a new access token for user id with role, and
+ * refresh, the refresh token the caller already stored (as a hash).
  */
 static void
 answer_pair(struct mf_http_resp *resp, const char *id, const char *role,

@@ -62,6 +62,21 @@ check_eq "rerun: every record once more, no new identity" "$((committed + N))|$N
 check_eq "rerun: the second load is complete" "$N|1|$N|$N" \
     "$(mf_sql "SELECT count(*), min(ord), max(ord), count(DISTINCT ord) FROM raw_ga WHERE batch_id > $before")"
 
+# ---- PostgreSQL connections killed in the middle: reconnect and retry ----------
+mf_sql "TRUNCATE raw_ga, ingest_batch, pending_batch, rejected_record" >/dev/null
+"$DRAIN" mf.stage-ga >/dev/null
+"$ING" --source ga "$F" >"$T_OUT/reconnect.log" 2>&1 &
+pid=$!
+check "a first chunk is committed" wait_for 120 has_batch
+killed=$(mf_sql "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'metriflow-ingest' AND datname = current_database()")
+diag "terminated $killed ingest connections"
+wait $pid
+check_eq "connections terminated: the ingest still finishes (exit 0)" 0 $?
+check "the lost connection was logged" grep -qE 'lost PostgreSQL during a chunk|cannot reach PostgreSQL' "$T_OUT/reconnect.log"
+check_eq "connections terminated: batches consistent" 0 "$(consistent)"
+check_eq "connections terminated: every record stored" "$N|1|$N" \
+    "$(mf_sql "SELECT count(DISTINCT ord), min(ord), max(ord) FROM raw_ga")"
+
 # ---- SIGTERM in the middle: the chunk in hand is finished ------------------------
 mf_sql "TRUNCATE raw_ga, ingest_batch, pending_batch, rejected_record" >/dev/null
 "$DRAIN" mf.stage-ga >/dev/null

@@ -89,7 +89,10 @@ head -n 1000000 "$DIR/ga_small.ndjson" >"$DIR/ga_1m.ndjson"
 /usr/bin/time -f '   1 M GA: %e s, peak RSS %M KiB' "$ING" --source ga "$DIR/ga_1m.ndjson" 2>&1 | grep 'peak RSS'
 rm -f "$DIR/ga_1m.ndjson" "$DIR/ga_small.csv" "$DIR/ga_small.bin"
 sql "TRUNCATE raw_ga, ingest_batch, pending_batch; CHECKPOINT"
-[ "${SKIP_BIG:-0}" = 1 ] && exit 0
+if [ "${SKIP_BIG:-0}" = 1 ]; then
+    rm -f "$DIR/ga_small.ndjson"
+    exit 0
+fi
 
 echo "== generating $BIG GA and $BIG PSI records (NDJSON)"
 "$GEN" --source ga --records "$BIG" --seed 21 --pages 5000 -o "$DIR/ga_big.ndjson" 2>/dev/null

@@ -224,37 +224,38 @@ psi_values(uint64_t r1, uint64_t r2, uint64_t r3, uint32_t pop, struct vals *v)
 }
 
 static void
-locate(struct gen *g, uint64_t k)
+locate(struct wctx *w, uint64_t k)
 {
-    if (g->loc_valid && g->loc_k == k)
+    if (w->loc_valid && w->loc_k == k)
         return;
-    uint64_t h = k / g->p.pages;
-    g->loc_k = k;
-    g->loc_hour = (uint64_t)g->p.start_day * 24 + h;
-    g->loc_page = k - h * g->p.pages;
-    g->loc_valid = 1;
+    uint64_t h = k / w->g->p.pages;
+    w->loc_k = k;
+    w->loc_hour = (uint64_t)w->g->p.start_day * 24 + h;
+    w->loc_page = k - h * w->g->p.pages;
+    w->loc_valid = 1;
 }
 
 uint64_t
-gen_hour_of(struct gen *g, uint64_t k)
+gen_hour_of(struct wctx *w, uint64_t k)
 {
-    locate(g, k);
-    return g->loc_hour;
+    locate(w, k);
+    return w->loc_hour;
 }
 
 const struct page *
-gen_page_of(struct gen *g, uint64_t k)
+gen_page_of(struct wctx *w, uint64_t k)
 {
-    locate(g, k);
-    return &g->pages[g->loc_page];
+    locate(w, k);
+    return &w->g->pages[w->loc_page];
 }
 
 void
-gen_values(struct gen *g, uint64_t k, uint64_t version, struct vals *out)
+gen_values(struct wctx *w, uint64_t k, uint64_t version, struct vals *out)
 {
+    const struct gen *g = w->g;
     uint64_t s = gen_mix3(g->p.seed, k, version);
     uint64_t r1 = s, r2 = gen_mix_next(&s), r3 = gen_mix_next(&s);
-    uint32_t pop = gen_page_of(g, k)->pop;
+    uint32_t pop = gen_page_of(w, k)->pop;
 
     if (g->p.psi)
         psi_values(r1, r2, r3, pop, out);
@@ -267,7 +268,7 @@ gen_values(struct gen *g, uint64_t k, uint64_t version, struct vals *out)
      * values): one member is the original's plus the version number,
      * modulo one past its bound, so consecutive versions never agree. */
     struct vals v0;
-    gen_values(g, k, 0, &v0);
+    gen_values(w, k, 0, &v0);
     if (g->p.psi) {
         const struct num *l = &v0.f[PSI_LCP];
         uint64_t ms = l->mant / pow10[l->dec];
@@ -404,20 +405,20 @@ gen_put_hour_z(char *p, uint64_t hour)
 
 /* The ts member, in one of several spellings of the same instant. */
 static char *
-put_ts(struct gen *g, char *p, uint64_t hour, uint64_t r, int spaced)
+put_ts(struct wctx *w, char *p, uint64_t hour, uint64_t r, int spaced)
 {
     unsigned sel = (unsigned)((r >> 16) & 31);
     unsigned sub = (unsigned)((r >> 21) & 7);
 
     p = PUT_KEY(p, spaced, "ts");
     if (sel < 15) {
-        if (!g->z_valid || g->z_hour != hour) {
-            gen_put_hour_z(g->z_ts, hour);
-            g->z_hour = hour;
-            g->z_valid = 1;
+        if (!w->z_valid || w->z_hour != hour) {
+            gen_put_hour_z(w->z_ts, hour);
+            w->z_hour = hour;
+            w->z_valid = 1;
         }
         *p++ = '"';
-        p = put_mem(p, g->z_ts, 20);
+        p = put_mem(p, w->z_ts, 20);
         *p++ = '"';
         return p;
     }
@@ -469,7 +470,8 @@ put_escaped_path(char *p, const struct page *pg)
 
 /* The page (and site) members, in one of several spellings of one page. */
 static char *
-put_page(struct gen *g, char *p, const struct page *pg, uint64_t r, int spaced)
+put_page(const struct gen *g, char *p, const struct page *pg, uint64_t r,
+         uint64_t u, int spaced)
 {
     const struct site *st = &g->sites[pg->site];
     unsigned sel = (unsigned)(r & 63);
@@ -494,7 +496,6 @@ put_page(struct gen *g, char *p, const struct page *pg, uint64_t r, int spaced)
     }
 
     /* An absolute URL, with or without a site member that agrees. */
-    uint64_t u = gen_mix_next(&g->rng);
     if (sel >= 52 && sel < 57) {
         p = PUT_KEY(p, spaced, "site");
         *p++ = '"';
@@ -541,13 +542,15 @@ put_source(const struct gen *g, char *p, int spaced)
     return g->p.psi ? PUT_LIT(p, "\"psi\"") : PUT_LIT(p, "\"ga\"");
 }
 
-/* Writes one valid record of grid record k with values v; r chooses the
- * spelling. */
+/* Writes one valid record of grid record k with values v; r and u choose
+ * the spelling. */
 static char *
-put_record(struct gen *g, char *p, uint64_t k, const struct vals *v, uint64_t r)
+put_record(struct wctx *w, char *p, uint64_t k, const struct vals *v,
+           uint64_t r, uint64_t u)
 {
-    const struct page *pg = gen_page_of(g, k);
-    uint64_t hour = gen_hour_of(g, k);
+    const struct gen *g = w->g;
+    const struct page *pg = gen_page_of(w, k);
+    uint64_t hour = gen_hour_of(w, k);
     int spaced = ((r >> 36) & 31) == 0;
     unsigned src = (unsigned)((r >> 26) & 31);
     unsigned unknown = (unsigned)((r >> 31) & 31);
@@ -559,11 +562,11 @@ put_record(struct gen *g, char *p, uint64_t k, const struct vals *v, uint64_t r)
         p = put_source(g, p, spaced);
     if (((r >> 41) & 7) == 0) {
         p = gen_put_values(g, p, v, spaced);
-        p = put_ts(g, p, hour, r, spaced);
-        p = put_page(g, p, pg, r, spaced);
+        p = put_ts(w, p, hour, r, spaced);
+        p = put_page(g, p, pg, r, u, spaced);
     } else {
-        p = put_page(g, p, pg, r, spaced);
-        p = put_ts(g, p, hour, r, spaced);
+        p = put_page(g, p, pg, r, u, spaced);
+        p = put_ts(w, p, hour, r, spaced);
         p = gen_put_values(g, p, v, spaced);
     }
     if (src == 1)
@@ -678,32 +681,11 @@ ring_pick(struct gen *g)
     return (size_t)(gen_mix_next(&g->rng) % g->ring_n);
 }
 
-/* Writes a base, duplicate, correction or invalid record; NULL when out of
- * memory. */
-static char *
-put_slot(struct gen *g, char *p)
+/* Plans an extra slot (duplicate, correction or invalid). Returns 1 for an
+ * invalid record (no URL draw: invalid records are spelled plainly). */
+static int
+plan_extra(struct gen *g, struct gen_item *it)
 {
-    struct vals v;
-    uint64_t r = gen_mix_next(&g->rng);
-
-    g->slot_r = r;
-    g->slot_acc += g->extras;
-    if (g->slot_acc < g->p.records) {
-        int late;
-        uint64_t k = next_base(g, &late);
-        if (k == UINT64_MAX)
-            return NULL;
-        gen_values(g, k, 0, &v);
-        g->ring[g->ring_head] = (struct ring_item){k, 0};
-        g->ring_head = (g->ring_head + 1) % RING_SIZE;
-        if (g->ring_n < RING_SIZE)
-            g->ring_n++;
-        g->done.base++;
-        g->done.late += (uint64_t)late;
-        return put_record(g, p, k, &v, r);
-    }
-    g->slot_acc -= g->p.records;
-
     /* Which extra: a smooth weighted round robin gives exact counts. */
     const int64_t want[3] = {(int64_t)g->plan.duplicates,
                              (int64_t)g->plan.corrections,
@@ -718,20 +700,92 @@ put_slot(struct gen *g, char *p)
 
     if (t == 2) {
         size_t last = (g->ring_head + RING_SIZE - 1) % RING_SIZE;
-        uint64_t k =
-            g->ring_n > 0 ? g->ring[last].k : g->inv_serial % g->p.pages;
+        it->type = ITEM_INVALID;
+        it->k = g->ring_n > 0 ? g->ring[last].k : g->inv_serial % g->p.pages;
+        it->version = g->inv_serial++;
         g->done.invalid++;
-        return gen_put_invalid(g, p, k, g->inv_serial++);
+        return 1;
     }
     size_t i = ring_pick(g);
     if (t == 1) {
         g->ring[i].version++;
         g->done.corrections++;
+        it->type = ITEM_CORRECTION;
     } else {
         g->done.duplicates++;
+        it->type = ITEM_DUPLICATE;
     }
-    gen_values(g, g->ring[i].k, g->ring[i].version, &v);
-    return put_record(g, p, g->ring[i].k, &v, r);
+    it->k = g->ring[i].k;
+    it->version = g->ring[i].version;
+    return 0;
+}
+
+/* 1 when the spelling r writes the page as an URL (put_page draws u). */
+static int
+wants_url(uint64_t r)
+{
+    unsigned sel = (unsigned)(r & 63);
+    return sel >= 44 && sel < 60;
+}
+
+int
+gen_plan_one(struct gen *g, struct gen_item *it)
+{
+    if (g->slot >= g->p.records)
+        return 1;
+    it->slot = g->slot++;
+    it->r = gen_mix_next(&g->rng);
+    it->u = 0;
+    g->slot_acc += g->extras;
+    if (g->slot_acc < g->p.records) {
+        int late;
+        uint64_t k = next_base(g, &late);
+        if (k == UINT64_MAX)
+            return -1;
+        g->ring[g->ring_head] = (struct ring_item){k, 0};
+        g->ring_head = (g->ring_head + 1) % RING_SIZE;
+        if (g->ring_n < RING_SIZE)
+            g->ring_n++;
+        g->done.base++;
+        g->done.late += (uint64_t)late;
+        it->type = ITEM_BASE;
+        it->k = k;
+        it->version = 0;
+    } else {
+        g->slot_acc -= g->p.records;
+        if (plan_extra(g, it) != 0)
+            return 0;
+    }
+    if (wants_url(it->r))
+        it->u = gen_mix_next(&g->rng);
+    return 0;
+}
+
+size_t
+gen_write_item(struct wctx *w, const struct gen_item *it, char *buf)
+{
+    const struct gen *g = w->g;
+    struct vals v;
+    char *p = buf;
+
+    if (g->p.array && it->slot > 0)
+        p = PUT_LIT(p, ",\n");
+    if (it->type == ITEM_INVALID) {
+        p = gen_put_invalid(w, p, it->k, it->version);
+    } else {
+        gen_values(w, it->k, it->version, &v);
+        p = put_record(w, p, it->k, &v, it->r, it->u);
+    }
+    if (!g->p.array) {
+        /* Now and then a CRLF line end or a blank line (both allowed), from
+         * bits of the slot's draw that the spelling leaves alone. */
+        if (((it->r >> 44) & 63) == 0)
+            *p++ = '\r';
+        *p++ = '\n';
+        if (((it->r >> 50) & 1023) == 0)
+            *p++ = '\n';
+    }
+    return (size_t)(p - buf);
 }
 
 /* --- the interface ------------------------------------------------------- */
@@ -858,27 +912,13 @@ gen_begin(struct gen *g, char *buf)
 size_t
 gen_next(struct gen *g, char *buf)
 {
-    char *p = buf;
-
-    if (g->slot >= g->p.records)
-        return 0;
-    if (g->p.array && g->slot > 0)
-        p = PUT_LIT(p, ",\n");
-    p = put_slot(g, p);
-    if (p == NULL)
-        return SIZE_MAX;
-    if (!g->p.array) {
-        /* Now and then a CRLF line end or a blank line (both allowed), from
-         * bits of the slot's draw that the spelling leaves alone. */
-        uint64_t r = g->slot_r;
-        if (((r >> 44) & 63) == 0)
-            *p++ = '\r';
-        *p++ = '\n';
-        if (((r >> 50) & 1023) == 0)
-            *p++ = '\n';
-    }
-    g->slot++;
-    return (size_t)(p - buf);
+    struct gen_item it;
+    int rc = gen_plan_one(g, &it);
+    if (rc != 0)
+        return rc > 0 ? 0 : SIZE_MAX;
+    if (g->w0.g == NULL)
+        g->w0.g = g;
+    return gen_write_item(&g->w0, &it, buf);
 }
 
 size_t

@@ -60,6 +60,31 @@ struct ring_item {
     uint64_t version; /* 0: the grid values; n: the n-th correction */
 };
 
+/* What one slot of the stream holds, decided in order by gen_plan_one;
+ * writing it (gen_write_item) needs nothing else, so several writers can
+ * work on consecutive items at once. */
+enum { ITEM_BASE, ITEM_DUPLICATE, ITEM_CORRECTION, ITEM_INVALID };
+struct gen_item {
+    uint64_t slot;
+    uint64_t k;       /* grid record */
+    uint64_t version; /* values version (ITEM_INVALID: its serial) */
+    uint64_t r;       /* spelling: bits 0-43; framing: bits 44-59 */
+    uint64_t u;       /* URL spelling, when r chose an URL */
+    int type;
+};
+
+/* One writer's caches; the engine itself is only read. */
+struct wctx {
+    const struct gen *g;
+    /* Where the last grid record asked for lies: one division each. */
+    uint64_t loc_k, loc_page, loc_hour;
+    int loc_valid;
+    /* The UTC spelling of the last hour written. */
+    uint64_t z_hour;
+    char z_ts[24];
+    int z_valid;
+};
+
 struct gen {
     struct gen_params p;
     struct gen_counts plan, done;
@@ -81,21 +106,20 @@ struct gen {
     struct ring_item ring[RING_SIZE];
     size_t ring_n, ring_head;
 
-    uint64_t rng;    /* spelling choices, in emission order */
-    uint64_t slot_r; /* this slot's draw: bits 0-43 spelling, 44-59 framing */
+    uint64_t rng;   /* spelling choices, in emission order */
+    struct wctx w0; /* the writer of gen_next */
     uint64_t inv_serial;
     unsigned ninv_kinds;
     unsigned char inv_kinds[64];
-
-    /* Where the last grid record asked for lies: one division each. */
-    uint64_t loc_k, loc_page, loc_hour;
-    int loc_valid;
-
-    /* The UTC spelling of the last hour written, cached. */
-    uint64_t z_hour;
-    char z_ts[24];
-    int z_valid;
 };
+
+/* Plans the next slot into *it. Returns 0, 1 when every slot is planned,
+ * or -1 when out of memory (for late records). */
+int gen_plan_one(struct gen *g, struct gen_item *it);
+
+/* Writes a planned item, with its framing, at buf (GEN_MAX_RECORD bytes
+ * free); returns the bytes written. */
+size_t gen_write_item(struct wctx *w, const struct gen_item *it, char *buf);
 
 /* A number below n from 64 random bits, without a division. */
 static inline uint64_t
@@ -124,11 +148,11 @@ gen_mix3(uint64_t seed, uint64_t a, uint64_t b)
 }
 
 /* The absolute hour (since 1970) and page of grid record k. */
-uint64_t gen_hour_of(struct gen *g, uint64_t k);
-const struct page *gen_page_of(struct gen *g, uint64_t k);
+uint64_t gen_hour_of(struct wctx *w, uint64_t k);
+const struct page *gen_page_of(struct wctx *w, uint64_t k);
 
 /* The values of grid record k in version v (0: original). */
-void gen_values(struct gen *g, uint64_t k, uint64_t v, struct vals *out);
+void gen_values(struct wctx *w, uint64_t k, uint64_t v, struct vals *out);
 
 /* Writes a number as JSON. */
 char *gen_put_num(char *p, const struct num *n);
@@ -145,6 +169,6 @@ char *gen_put_hour_z(char *p, uint64_t hour);
 void gen_invalid_setup(struct gen *g);
 
 /* Writes invalid record number serial, based on grid record k (no framing). */
-char *gen_put_invalid(struct gen *g, char *p, uint64_t k, uint64_t serial);
+char *gen_put_invalid(struct wctx *w, char *p, uint64_t k, uint64_t serial);
 
 #endif

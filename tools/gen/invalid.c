@@ -167,9 +167,10 @@ static const struct num psi_fill[] = {{0, 0, 0},   {0, 0, 0},   {5, 2, 0},
 
 /* The valid starting point: site, path, UTC ts and every value member. */
 static void
-build(struct gen *g, struct rec *r, uint64_t k)
+build(struct wctx *w, struct rec *r, uint64_t k)
 {
-    const struct page *pg = gen_page_of(g, k);
+    const struct gen *g = w->g;
+    const struct page *pg = gen_page_of(w, k);
     const struct site *st = &g->sites[pg->site];
     struct vals v;
     char buf[96], *e;
@@ -185,11 +186,11 @@ build(struct gen *g, struct rec *r, uint64_t k)
     e = put_mem(e, "\"", 1);
     set(r, "page", buf, (size_t)(e - buf));
     e = put_mem(buf, "\"", 1);
-    e = gen_put_hour_z(e, gen_hour_of(g, k));
+    e = gen_put_hour_z(e, gen_hour_of(w, k));
     e = put_mem(e, "\"", 1);
     set(r, "ts", buf, (size_t)(e - buf));
 
-    gen_values(g, k, 0, &v);
+    gen_values(w, k, 0, &v);
     int n = g->p.psi ? 6 : 5;
     for (int i = 0; i < n; i++) {
         struct num x = v.f[i];
@@ -220,10 +221,11 @@ serialise(const struct rec *r, char *p)
 /* Replaces the member's text with the site/path of the record, quoted,
  * after prefix (e.g. "ftp://"). */
 static void
-set_page_text(struct rec *r, struct gen *g, uint64_t k, const char *prefix,
+set_page_text(struct rec *r, struct wctx *w, uint64_t k, const char *prefix,
               int with_site, int skip_slash)
 {
-    const struct page *pg = gen_page_of(g, k);
+    const struct gen *g = w->g;
+    const struct page *pg = gen_page_of(w, k);
     const struct site *st = &g->sites[pg->site];
     char buf[128], *e = buf;
     *e++ = '"';
@@ -241,14 +243,15 @@ set_page_text(struct rec *r, struct gen *g, uint64_t k, const char *prefix,
 
 /* The hour's UTC text with one change: ts_len bytes at buf. */
 static size_t
-hour_text(struct gen *g, uint64_t k, char *buf)
+hour_text(struct wctx *w, uint64_t k, char *buf)
 {
-    return (size_t)(gen_put_hour_z(buf, gen_hour_of(g, k)) - buf);
+    return (size_t)(gen_put_hour_z(buf, gen_hour_of(w, k)) - buf);
 }
 
 static void
-break_common(struct rec *r, struct gen *g, uint64_t k, int kind)
+break_common(struct rec *r, struct wctx *w, uint64_t k, int kind)
 {
+    const struct gen *g = w->g;
     char buf[320], *e;
     size_t n;
 
@@ -260,10 +263,10 @@ break_common(struct rec *r, struct gen *g, uint64_t k, int kind)
         set_s(r, "page", "\"\"");
         break;
     case K_PAGE_RELATIVE:
-        set_page_text(r, g, k, "", 0, 1);
+        set_page_text(r, w, k, "", 0, 1);
         break;
     case K_PAGE_SCHEME:
-        set_page_text(r, g, k, "ftp://", 1, 0);
+        set_page_text(r, w, k, "ftp://", 1, 0);
         break;
     case K_PAGE_TYPE:
         set_s(r, "page", "404");
@@ -284,14 +287,14 @@ break_common(struct rec *r, struct gen *g, uint64_t k, int kind)
         break;
     case K_TS_BAD_DATE:
         buf[0] = '"';
-        n = hour_text(g, k, buf + 1);
+        n = hour_text(w, k, buf + 1);
         memcpy(buf + 6, "02-30", 5); /* YYYY-02-30 never exists */
         buf[n + 1] = '"';
         set(r, "ts", buf, n + 2);
         break;
     case K_TS_NO_OFFSET:
         buf[0] = '"';
-        n = hour_text(g, k, buf + 1);
+        n = hour_text(w, k, buf + 1);
         buf[n] = '"'; /* overwrites the 'Z' */
         set(r, "ts", buf, n + 1);
         break;
@@ -308,7 +311,7 @@ break_common(struct rec *r, struct gen *g, uint64_t k, int kind)
         set_s(r, "ts", "7258118400");
         break;
     case K_TS_UNIX_FRACTION:
-        e = put_u64(buf, gen_hour_of(g, k) * 3600);
+        e = put_u64(buf, gen_hour_of(w, k) * 3600);
         e = PUT_LIT(e, ".5");
         set(r, "ts", buf, (size_t)(e - buf));
         break;
@@ -322,7 +325,7 @@ break_common(struct rec *r, struct gen *g, uint64_t k, int kind)
         set_s(r, "site", "3");
         break;
     case K_SITE_NOT_HOST: {
-        const struct site *st = &g->sites[gen_page_of(g, k)->site];
+        const struct site *st = &g->sites[gen_page_of(w, k)->site];
         e = PUT_LIT(buf, "\"my ");
         e = put_mem(e, st->name, st->len);
         *e++ = '"';
@@ -507,18 +510,19 @@ gen_invalid_setup(struct gen *g)
 }
 
 char *
-gen_put_invalid(struct gen *g, char *p, uint64_t k, uint64_t serial)
+gen_put_invalid(struct wctx *w, char *p, uint64_t k, uint64_t serial)
 {
+    const struct gen *g = w->g;
     struct rec r;
     int kind = g->inv_kinds[serial % g->ninv_kinds];
 
-    build(g, &r, k);
+    build(w, &r, k);
     if (kind == K_NOT_OBJECT_ARRAY) {
         int i = find(&r, "page");
         *p++ = '[';
         p = put_mem(p, r.val[i], r.len[i]);
         *p++ = ',';
-        p = put_u64(p, gen_hour_of(g, k) * 3600);
+        p = put_u64(p, gen_hour_of(w, k) * 3600);
         *p++ = ']';
         return p;
     }
@@ -529,7 +533,7 @@ gen_put_invalid(struct gen *g, char *p, uint64_t k, uint64_t serial)
     if (kind >= K_PSI_END)
         return break_syntax(g, &r, p, kind);
     if (kind < K_COMMON_END)
-        break_common(&r, g, k, kind);
+        break_common(&r, w, k, kind);
     else
         break_values(&r, kind);
     return serialise(&r, p);

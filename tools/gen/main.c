@@ -5,6 +5,7 @@
  */
 #include "gen.h"
 #include "out.h"
+#include "par.h"
 #include "mf_config.h"
 #include "mf_log.h"
 #include "mf_time.h"
@@ -15,8 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BUF_SIZE       (1u << 20)
-#define PROGRESS_EVERY 65536 /* records between clock checks */
+#define BUF_SIZE 4096 /* the stream's opening and closing */
 
 static int
 check_start(const char *v, char *why, size_t n)
@@ -137,6 +137,7 @@ now_s(void)
 
 struct run {
     struct gen *g;
+    struct gen_par *par;
     struct out *o;
     char *buf;
     uint64_t records, bytes;
@@ -159,36 +160,49 @@ generate(struct run *r, char *err, size_t errlen)
 {
     int tty = isatty(STDERR_FILENO);
     double last = r->t0;
-    size_t fill = gen_begin(r->g, r->buf);
+    struct gen_piece pieces[GEN_PAR_MAX];
+    int npieces;
+    uint64_t n;
+    size_t len = gen_begin(r->g, r->buf);
 
+    if (out_write(r->o, r->buf, len, err, errlen) != 0)
+        return -1;
+    r->bytes += len;
     for (;;) {
-        size_t n = gen_next(r->g, r->buf + fill);
-        if (n == SIZE_MAX) {
+        if (gen_par_next(r->par, pieces, &npieces, &n) != 0) {
             snprintf(err, errlen, "out of memory for late records");
             return -1;
         }
         if (n == 0)
             break;
-        fill += n;
-        r->records++;
-        if (fill >= BUF_SIZE) {
-            if (out_write(r->o, r->buf, fill, err, errlen) != 0)
+        for (int i = 0; i < npieces; i++) {
+            if (out_write(r->o, pieces[i].buf, pieces[i].len, err, errlen))
                 return -1;
-            r->bytes += fill;
-            fill = 0;
+            r->bytes += pieces[i].len;
         }
-        if (tty && r->records % PROGRESS_EVERY == 0 && now_s() - last > 0.5) {
+        r->records += n;
+        if (tty && now_s() - last > 0.5) {
             last = now_s();
             progress(r, 0);
         }
     }
-    fill += gen_end(r->g, r->buf + fill);
-    if (out_write(r->o, r->buf, fill, err, errlen) != 0)
+    len = gen_end(r->g, r->buf);
+    if (out_write(r->o, r->buf, len, err, errlen) != 0)
         return -1;
-    r->bytes += fill;
+    r->bytes += len;
     if (tty)
         progress(r, 1);
     return 0;
+}
+
+/* One writer thread per online core, up to GEN_PAR_MAX. */
+static int
+writer_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1)
+        return 1;
+    return n > GEN_PAR_MAX ? GEN_PAR_MAX : (int)n;
 }
 
 /* Reads the parsed options into engine parameters. */
@@ -256,9 +270,13 @@ main(int argc, char **argv)
         mf_error("cannot open the output", "error=\"%s\"", err);
         goto out;
     }
-    r.buf = malloc(BUF_SIZE + GEN_MAX_RECORD);
+    r.buf = malloc(BUF_SIZE);
     if (r.buf == NULL) {
         mf_error("out of memory", NULL);
+        goto out;
+    }
+    if (gen_par_new(r.g, writer_threads(), &r.par, err, sizeof(err)) != 0) {
+        mf_error("cannot set up the writers", "error=\"%s\"", err);
         goto out;
     }
     r.t0 = now_s();
@@ -290,6 +308,7 @@ out:
     if (r.o != NULL)
         out_close(r.o, NULL, err, sizeof(err));
     free(r.buf);
+    gen_par_free(r.par);
     gen_free(r.g);
     mf_cli_free(&cli);
     free(av);
