@@ -51,6 +51,7 @@ sql -c "DO \$\$ DECLARE s text; BEGIN
         COMMIT;
     END LOOP; END \$\$"
 echo "procedures alone (sequential SQL): $(since "$t") s"
+sql -X -c "SELECT stage, units, runs, round(busy_s::numeric, 2) AS busy_s FROM mf_pipeline_status()"
 sql -f "$ROOT/tests/integration/data/worker_snapshot.sql" >"$DIR/sql.snap"
 
 fresh bench_worker_workers
