@@ -242,33 +242,52 @@ listen_main(void *arg)
     return NULL;
 }
 
+/* Parses "IPV4:PORT" into sa. Returns 0, or -1 with a reason in err. */
+static int
+parse_addr(const char *addr, struct sockaddr_in *sa, char *err, size_t errlen)
+{
+    char host[64], *end;
+    const char *colon = strrchr(addr, ':');
+    long p;
+
+    if (colon == NULL || (size_t)(colon - addr) >= sizeof(host)) {
+        snprintf(err, errlen, "metrics address must be HOST:PORT");
+        return -1;
+    }
+    memset(sa, 0, sizeof(*sa));
+    sa->sin_family = AF_INET;
+    snprintf(host, sizeof(host), "%.*s", (int)(colon - addr), addr);
+    p = strtol(colon + 1, &end, 10);
+    if (colon[1] == '\0' || *end != '\0' || p < 0 || p > 65535 ||
+        inet_pton(AF_INET, host, &sa->sin_addr) != 1) {
+        snprintf(err, errlen, "metrics address must be IPv4-HOST:PORT");
+        return -1;
+    }
+    sa->sin_port = htons((uint16_t)p);
+    return 0;
+}
+
+int
+mf_metrics_check_addr(const char *value, char *why, size_t n)
+{
+    struct sockaddr_in sa;
+
+    if (value == NULL || *value == '\0' || strcmp(value, "off") == 0)
+        return 0;
+    return parse_addr(value, &sa, why, n);
+}
+
 int
 mf_metrics_listen(const char *addr, int *port, char *err, size_t errlen)
 {
     struct sockaddr_in sa;
     socklen_t sl = sizeof(sa);
-    char host[64];
-    const char *colon;
     int one = 1;
 
     if (addr == NULL || *addr == '\0' || strcmp(addr, "off") == 0)
         return 0;
-    colon = strrchr(addr, ':');
-    if (colon == NULL || (size_t)(colon - addr) >= sizeof(host)) {
-        snprintf(err, errlen, "metrics address must be HOST:PORT");
+    if (parse_addr(addr, &sa, err, errlen) != 0)
         return -1;
-    }
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    snprintf(host, sizeof(host), "%.*s", (int)(colon - addr), addr);
-    char *end;
-    long p = strtol(colon + 1, &end, 10);
-    if (*end != '\0' || p < 0 || p > 65535 ||
-        inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
-        snprintf(err, errlen, "metrics address must be IPv4-HOST:PORT");
-        return -1;
-    }
-    sa.sin_port = htons((uint16_t)p);
     listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (listen_fd < 0 ||
         setsockopt(listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||

@@ -48,6 +48,12 @@ size_t mf_metrics_render(char *buf, size_t n);
  */
 int mf_metrics_listen(const char *addr, int *port, char *err, size_t errlen);
 
+/*
+ * Checks a listener address as mf_metrics_listen would take it (an mf_opt
+ * check): returns 0, or -1 with a reason in why (size n).
+ */
+int mf_metrics_check_addr(const char *value, char *why, size_t n);
+
 /* Stops the listener thread, if any. */
 void mf_metrics_stop(void);
 
@@ -56,7 +62,7 @@ void mf_metrics_stop(void);
     {                                                                          \
         "metrics-addr", "METRIFLOW_METRICS_ADDR", MF_OPT_STR, def,             \
             "HOST:PORT", "metrics listener address (\"off\" disables it)", 0,  \
-            0, 0, NULL, NULL, NULL, 0                                          \
+            0, 0, NULL, mf_metrics_check_addr, NULL, 0                         \
     }
 
 #endif

@@ -8,6 +8,7 @@
  * bounds the memory: parsing overlaps loading, never outruns it.
  */
 #include "ingest.h"
+#include "metrics.h"
 
 #include "mf_amqp.h"
 #include "mf_log.h"
@@ -313,6 +314,7 @@ pg_ready(struct loader *l)
                 return -1;
             }
         } else if (mf_pg_reconnect(l->pg, NULL) == MF_PG_OK) {
+            ingest_metrics_reconnect(INGEST_PG);
             return 0;
         } else {
             snprintf(err, sizeof(err), "%s", mf_pg_error(l->pg));
@@ -347,8 +349,10 @@ notify(struct loader *l, int kind, int64_t batch_id)
                      (long long)batch_id);
 
     if (l->amqp == NULL) {
-        if (now_ms() < l->amqp_next_ms)
+        if (now_ms() < l->amqp_next_ms) {
+            ingest_metrics_notified(0);
             return;
+        }
         if (mf_amqp_connect(l->j->o->amqp_url, &l->amqp, err, sizeof(err)) !=
             MF_AMQP_OK) {
             l->amqp = NULL;
@@ -356,8 +360,11 @@ notify(struct loader *l, int kind, int64_t batch_id)
             mf_warn("cannot reach RabbitMQ; the batch waits for the sweep",
                     "batch=%lld retry_ms=%d error=%s", (long long)batch_id,
                     l->amqp_backoff_ms, err);
+            ingest_metrics_notified(0);
             return;
         }
+        if (l->amqp_backoff_ms > 0) /* connected after a loss or failure */
+            ingest_metrics_reconnect(INGEST_AMQP);
     }
     if (mf_amqp_publish(l->amqp, stage, body, (size_t)n, 5000) != MF_AMQP_OK) {
         mf_warn("notification not confirmed; the batch waits for the sweep",
@@ -366,9 +373,11 @@ notify(struct loader *l, int kind, int64_t batch_id)
         mf_amqp_close(l->amqp);
         l->amqp = NULL;
         amqp_backoff(l, 500);
+        ingest_metrics_notified(0);
         return;
     }
     l->amqp_backoff_ms = 0;
+    ingest_metrics_notified(1);
 }
 
 static int
@@ -403,6 +412,7 @@ load_chunk(struct loader *l, struct chunk *c)
                 mf_pg_error(l->pg));
     }
     t1 = now_ms();
+    ingest_metrics_chunk(c->accepted, c->rejected, (double)(t1 - t0) / 1000.0);
     pthread_mutex_lock(&j->mu);
     j->res->accepted += c->accepted[1] + c->accepted[2];
     j->res->rejected += c->rejected[0] + c->rejected[1] + c->rejected[2];
@@ -457,6 +467,7 @@ static void
 send_chunk(struct job *j)
 {
     ingest_progress_records += j->cur->records;
+    ingest_metrics_read(j->cur->records);
     push_full(j, j->cur);
     j->cur = NULL;
 }

@@ -8,9 +8,11 @@
  * usage, 3 finished but some records were rejected.
  */
 #include "ingest.h"
+#include "metrics.h"
 
 #include "mf_config.h"
 #include "mf_log.h"
+#include "mf_metrics.h"
 #include "mf_sig.h"
 
 #include <pthread.h>
@@ -32,6 +34,7 @@ static struct mf_opt opts[] = {
      NULL, 0},
     {"jobs", "METRIFLOW_INGEST_JOBS", MF_OPT_INT, "2", "N",
      "streams loaded at once", 0, 1, 16, NULL, NULL, NULL, 0},
+    MF_OPT_METRICS_ADDR("off"),
     MF_OPT_LOG,
 };
 
@@ -215,6 +218,10 @@ main(int argc, char **argv)
         mf_cli_free(&cli);
         return 1;
     }
+    if (ingest_metrics_start(mf_opt_str(&cli, "metrics-addr")) != 0) {
+        mf_cli_free(&cli);
+        return 1;
+    }
     o.pg_url = mf_opt_str(&cli, "pg-url");
     o.amqp_url = mf_opt_str(&cli, "amqp-url");
     o.forced = MF_RECORD_UNKNOWN;
@@ -224,6 +231,7 @@ main(int argc, char **argv)
     int jobs = (int)mf_opt_int(&cli, "jobs");
 
     rc = watch ? watch_run(watch, &o, jobs) : run_oneshot(&cli, &o, jobs);
+    ingest_metrics_stop();
     mf_cli_free(&cli);
     return rc;
 }

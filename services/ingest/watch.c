@@ -7,6 +7,7 @@
  * stop request stays where it is and is loaded again at the next start.
  */
 #include "ingest.h"
+#include "metrics.h"
 
 #include "mf_log.h"
 #include "mf_sig.h"
@@ -147,6 +148,7 @@ worker_main(void *arg)
                         q, (long long)res.records, (long long)res.accepted,
                         (long long)res.rejected);
                 dispose(w, n->s, "done");
+                ingest_metrics_file(1);
             } else if (!res.stopped) {
                 mf_error("file not fully loaded; moved to failed/",
                          "file=%s records=%lld accepted=%lld rejected=%lld "
@@ -154,6 +156,7 @@ worker_main(void *arg)
                          q, (long long)res.records, (long long)res.accepted,
                          (long long)res.rejected, res.error);
                 dispose(w, n->s, "failed");
+                ingest_metrics_file(0);
             } else {
                 mf_info("stopped in the middle of a file; it stays for the "
                         "next start",

@@ -4,6 +4,7 @@
 #include "mf_log.h"
 #include "mf_metrics.h"
 #include "mf_sig.h"
+#include "metrics.h"
 #include "worker.h"
 
 #include <stdio.h>
@@ -80,6 +81,7 @@ main(int argc, char **argv)
     };
     cfg.batch = mf_opt_is_set(&cli, "batch") ? (int)mf_opt_int(&cli, "batch")
                                              : worker_default_batch(cfg.stage);
+    worker_metrics_register(cfg.stage, cfg.sweep_s < 5 ? cfg.sweep_s : 5);
     rc = worker_run(&cfg);
     mf_cli_free(&cli);
     return rc;

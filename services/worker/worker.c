@@ -14,6 +14,7 @@
  */
 #include "worker.h"
 
+#include "metrics.h"
 #include "mf_amqp.h"
 #include "mf_log.h"
 #include "mf_metrics.h"
@@ -322,6 +323,7 @@ stage_call_retry(struct worker *w, long long *units, char *err, size_t errlen)
         int rc = stage_call(w, units, err, errlen);
         if (rc == MF_PG_OK) {
             mf_metrics_add(metric.calls, 1);
+            worker_metrics_run(*units);
             mf_metrics_add(metric.units, *units);
             mf_metrics_observe(metric.call_seconds,
                                (double)(now_ms() - t0) / 1000.0);
@@ -486,15 +488,20 @@ settle_failure(struct worker *w, struct item *it, uint64_t batch)
 static int
 ack_batch(struct worker *w)
 {
-    int last = -1;
+    int last = -1, n = 0;
 
-    for (int i = 0; i < w->nitems; i++)
+    for (int i = 0; i < w->nitems; i++) {
+        n += !w->items[i].nacked;
         if (!w->items[i].nacked &&
             (last < 0 || w->items[i].m.tag > w->items[last].m.tag))
             last = i;
+    }
     if (last < 0)
         return MF_AMQP_OK;
-    return mf_amqp_ack(w->amqp, &w->items[last].m, 1);
+    int rc = mf_amqp_ack(w->amqp, &w->items[last].m, 1);
+    if (rc == MF_AMQP_OK)
+        worker_metrics_acked(n);
+    return rc;
 }
 
 /*
@@ -649,6 +656,7 @@ loop(struct worker *w)
     while (!stopping()) {
         if (ensure_pg(w) != 0 || ensure_amqp(w) != 0)
             break;
+        worker_metrics_tick(w->pg);
         if (w->owed_units > 0 && notify_next(w) == MF_AMQP_CONN_LOST) {
             amqp_lost(w);
             continue;

@@ -110,6 +110,25 @@ test_listener(void **state)
     mf_metrics_stop();
 }
 
+static void
+test_check_addr(void **state)
+{
+    (void)state;
+    char why[128];
+    const char *good[] = {"off", "", "127.0.0.1:9100", "0.0.0.0:0"};
+    const char *bad[] = {
+        "nonsense",        "127.0.0.1", "127.0.0.1:",     "127.0.0.1:x",
+        "127.0.0.1:65536", ":9100",     "localhost:9100", "127.0.0.1:-1"};
+
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        assert_int_equal(mf_metrics_check_addr(good[i], why, sizeof(why)), 0);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        why[0] = '\0';
+        assert_int_equal(mf_metrics_check_addr(bad[i], why, sizeof(why)), -1);
+        assert_non_null(strstr(why, "HOST:PORT"));
+    }
+}
+
 int
 main(void)
 {
@@ -117,6 +136,7 @@ main(void)
         cmocka_unit_test(test_render),
         cmocka_unit_test(test_invalid_names),
         cmocka_unit_test(test_listener),
+        cmocka_unit_test(test_check_addr),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
