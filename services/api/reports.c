@@ -41,13 +41,13 @@
 #define ROW_MEASURES                                                           \
     "users, sessions, views, bounces, duration_s::float8, "                    \
     "bounces::float8 / nullif(sessions, 0), "                                  \
-    "(duration_s / nullif(sessions, 0))::float8, psi_samples, "                \
-    "(performance_score_sum / nullif(performance_score_n, 0))::float8, "       \
-    "(lcp_ms_sum / nullif(lcp_ms_n, 0))::float8, "                             \
-    "(cls_sum / nullif(cls_n, 0))::float8, "                                   \
-    "(inp_ms_sum / nullif(inp_ms_n, 0))::float8, "                             \
-    "(fcp_ms_sum / nullif(fcp_ms_n, 0))::float8, "                             \
-    "(ttfb_ms_sum / nullif(ttfb_ms_n, 0))::float8"
+    "duration_s::float8 / nullif(sessions, 0), psi_samples, "                  \
+    "performance_score_sum::float8 / nullif(performance_score_n, 0), "         \
+    "lcp_ms_sum::float8 / nullif(lcp_ms_n, 0), "                               \
+    "cls_sum::float8 / nullif(cls_n, 0), "                                     \
+    "inp_ms_sum::float8 / nullif(inp_ms_n, 0), "                               \
+    "fcp_ms_sum::float8 / nullif(fcp_ms_n, 0), "                               \
+    "ttfb_ms_sum::float8 / nullif(ttfb_ms_n, 0)"
 
 #define NMEASURES 14
 static const char *const measure_names[NMEASURES] = {
@@ -166,11 +166,18 @@ series_head(const struct api_page *pg, const char *from, const char *to)
     return o;
 }
 
-/* Runs a series query whose first column is the period (key, of type
- * is_int) and answers the rows; prepared when sql is a literal. */
+/* How the first column of a series query (the period) is written. */
+enum key_kind {
+    KEY_TEXT, /* as is */
+    KEY_INT,  /* an integer */
+    KEY_DAY,  /* days since 1970-01-01, written YYYY-MM-DD */
+};
+
+/* Runs a series query whose first column is the period (key, of kind
+ * kind) and answers the rows; prepared when sql is a literal. */
 static void
 answer_series(struct mf_http_resp *resp, json_t *head, const char *sql, int n,
-              const char *const *params, const char *key, int is_int,
+              const char *const *params, const char *key, enum key_kind kind,
               int prepared)
 {
     struct mf_pg_res *r = NULL;
@@ -183,9 +190,13 @@ answer_series(struct mf_http_resp *resp, json_t *head, const char *sql, int n,
     for (int i = 0; i < mf_pg_res_rows(r); i++) {
         json_t *row = json_object();
         const char *k = mf_pg_res_value(r, i, 0);
+        char day[16];
+        if (kind == KEY_DAY)
+            mf_time_format_date(strtoll(k, NULL, 10), day, sizeof(day));
         json_object_set_new(row, key,
-                            is_int ? json_integer(strtoll(k, NULL, 10))
-                                   : json_string(k));
+                            kind == KEY_INT ? json_integer(strtoll(k, NULL, 10))
+                            : kind == KEY_DAY ? json_string(day)
+                                              : json_string(k));
         add_measures(row, r, i, 1);
         json_array_append_new(rows, row);
     }
@@ -258,13 +269,13 @@ one_day(struct mf_http_req *req, struct mf_http_resp *resp, int hourly)
             " AND hour >= $2::date::timestamp AT TIME ZONE 'UTC'"
             " AND hour < ($2::date + 1)::timestamp AT TIME ZONE 'UTC'"
             " ORDER BY hour",
-            2, params, "hour", 1, 1);
+            2, params, "hour", KEY_INT, 1);
     else
         answer_series(resp, series_head(&pg, date, date),
                       "SELECT interval, " ROW_MEASURES
                       " FROM agg_interval WHERE page_id = $1::int8"
                       " AND day = $2::date ORDER BY interval",
-                      2, params, "interval", 1, 1);
+                      2, params, "interval", KEY_INT, 1);
 }
 
 void
@@ -305,10 +316,10 @@ series(struct mf_http_req *req, struct mf_http_resp *resp, enum api_unit unit)
         fmt_day(a, lo);
         fmt_day(b, hi);
         answer_series(resp, head,
-                      "SELECT to_char(day, 'YYYY-MM-DD'), " ROW_MEASURES
+                      "SELECT day - DATE '1970-01-01', " ROW_MEASURES
                       " FROM agg_day WHERE page_id = $1::int8"
                       " AND day BETWEEN $2::date AND $3::date ORDER BY day",
-                      3, params, "date", 0, 1);
+                      3, params, "date", KEY_DAY, 1);
         break;
     case UNIT_MONTH:
         fmt_month_first(a, lo);
@@ -318,7 +329,7 @@ series(struct mf_http_req *req, struct mf_http_resp *resp, enum api_unit unit)
                       " FROM agg_month WHERE page_id = $1::int8"
                       " AND month BETWEEN $2::date AND $3::date"
                       " ORDER BY month",
-                      3, params, "month", 0, 1);
+                      3, params, "month", KEY_TEXT, 1);
         break;
     case UNIT_YEAR:
         snprintf(lo, sizeof(lo), "%lld", (long long)a);
@@ -327,7 +338,7 @@ series(struct mf_http_req *req, struct mf_http_resp *resp, enum api_unit unit)
                       "SELECT year, " ROW_MEASURES
                       " FROM agg_year WHERE page_id = $1::int8"
                       " AND year BETWEEN $2::int AND $3::int ORDER BY year",
-                      3, params, "year", 1, 1);
+                      3, params, "year", KEY_INT, 1);
         break;
     }
 }
@@ -542,7 +553,7 @@ api_top_pages(struct mf_http_req *req, const struct api_caller *who,
     params[11] = lim;
     json_t *head = series_head(&pg, q.from, q.to);
     json_object_set_new(head, "sort", json_string(api_sort_keys[sort]));
-    answer_series(resp, head, sql, 12, params, "path", 0, 0);
+    answer_series(resp, head, sql, 12, params, "path", KEY_TEXT, 0);
 }
 
 void

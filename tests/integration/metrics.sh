@@ -8,9 +8,11 @@
 source "$MF_ROOT/tests/lib.sh"
 source "$MF_ROOT/tests/integration/data/worker_lib.sh"
 ING_PID=
+ING2_PID=
 cleanup() {
     stop_all_workers
-    [ -z "$ING_PID" ] || { kill -TERM "$ING_PID" 2>/dev/null; wait "$ING_PID" 2>/dev/null; }
+    local p
+    for p in $ING_PID $ING2_PID; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 }
 trap cleanup EXIT
 
@@ -141,6 +143,39 @@ acked_all() {
 check "stage-ga: every received message is acknowledged" wait_until 30 acked_all
 check "a metrics listener answers 404 elsewhere" \
     bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$p/nothing)\" = 404 ]"
+
+# Every worker's PostgreSQL connection cut: each reconnects, and says so.
+mf_sql "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+        WHERE datname = current_database() AND application_name = 'metriflow-worker'" >/dev/null
+reconnected() {
+    for s in "${STAGES[@]}"; do
+        metric_is "${PORT[$s]}" "mf_worker_pg_reconnects_total{stage=\"$s\"}" 2 || return 1
+    done
+}
+check "after pg_terminate_backend every worker counts a PostgreSQL reconnect" \
+    wait_until 60 reconnected
+
+# An ingest that cannot reach RabbitMQ still commits, and counts each
+# notification it could not send; the sweep finds the batches.
+W2=$T_OUT/inbox2
+rm -rf "$W2" && mkdir -p "$W2"
+METRIFLOW_AMQP_URL=amqp://nobody:nothing@127.0.0.1:1/ "$ING" --source ga --watch "$W2" \
+    --metrics-addr 127.0.0.1:0 >"$T_OUT/ingest2.log" 2>&1 &
+ING2_PID=$!
+ing2_port() { I2PORT=$(port_of "$T_OUT/ingest2.log"); [ -n "$I2PORT" ]; }
+check "a second ingest serves metrics on its own port" wait_until 30 ing2_port
+"$MF_BIN/metriflow-gen" --source ga --records 100 --pages 8 --seed 5 \
+    --start 2026-03-01 -o "$T_OUT/c.ndjson" 2>>"$T_OUT/gen.log"
+mv "$T_OUT/c.ndjson" "$W2/"
+check "its file is loaded" wait_until 60 test -f "$W2/done/c.ndjson"
+check_eq "its notification counted as failed" "0 1" \
+    "$(metric "$I2PORT" mf_ingest_notifications_published_total) $(metric "$I2PORT" mf_ingest_notifications_failed_total)"
+check_eq "its records counted" 100 \
+    "$(metric "$I2PORT" 'mf_ingest_records_accepted_total{kind="ga"}')"
+kill -TERM "$ING2_PID"; wait "$ING2_PID"
+check_eq "the second ingest stops with exit 0" 0 $?
+ING2_PID=
+check "the sweep takes the unannounced batch: idle again" wait_until 120 pipeline_idle
 
 # A port already taken: the worker says so and exits 1.
 "$WRK" --stage daily --metrics-addr "127.0.0.1:$p" >"$T_OUT/busy.log" 2>&1
