@@ -51,6 +51,7 @@ struct worker {
     int nitems;
     long long owed_units;   /* done but not yet announced to the next stage */
     int64_t last_notice_ms; /* when the last notice was confirmed */
+    int fail_delay_ms;      /* pause after a failed stage run, doubling */
     int64_t next_sweep_ms;
     uint64_t batches;
 };
@@ -526,6 +527,25 @@ drain_for_batch(struct worker *w, long long *units, int *calls, char *err,
     }
 }
 
+/*
+ * Marks every message of the batch with the stage's error. A failing stage
+ * fails every message alike, so the worker backs off (doubling up to 5 s)
+ * before handing them back: a passing fault does not use up attempts.
+ */
+static void
+fail_batch(struct worker *w, uint64_t batch, const char *err)
+{
+    char q[160];
+
+    mf_error("stage run failed", "batch=%llu msgs=%d error=%s retry_ms=%d",
+             (unsigned long long)batch, w->nitems, mf_log_q(q, sizeof(q), err),
+             w->fail_delay_ms);
+    for (int i = 0; i < w->nitems; i++)
+        if (w->items[i].err[0] == '\0')
+            snprintf(w->items[i].err, sizeof(w->items[i].err), "%s", err);
+    backoff(w, &w->fail_delay_ms);
+}
+
 /* Handles the batch in w->items; see the top of the file. */
 static void
 process_batch(struct worker *w)
@@ -533,7 +553,7 @@ process_batch(struct worker *w)
     int64_t t0 = now_ms();
     long long units = 0;
     int calls = 0, valid = 0, failed = 0;
-    char err[ERR_MAX] = "", q[160];
+    char err[ERR_MAX] = "";
     uint64_t batch = ++w->batches;
 
     mf_metrics_add(metric.messages, w->nitems);
@@ -543,14 +563,10 @@ process_batch(struct worker *w)
     enum drain d = DRAIN_DONE;
     if (valid > 0)
         d = drain_for_batch(w, &units, &calls, err, sizeof(err));
-    if (d == DRAIN_FAILED) {
-        mf_error("stage run failed", "batch=%llu msgs=%d error=%s",
-                 (unsigned long long)batch, w->nitems,
-                 mf_log_q(q, sizeof(q), err));
-        for (int i = 0; i < w->nitems; i++)
-            if (w->items[i].err[0] == '\0')
-                snprintf(w->items[i].err, sizeof(w->items[i].err), "%s", err);
-    }
+    if (d == DRAIN_FAILED)
+        fail_batch(w, batch, err);
+    else if (valid > 0)
+        w->fail_delay_ms = BACKOFF_MIN_MS;
     if (d == DRAIN_PG_LOST) {
         if (!mf_amqp_alive(w->amqp))
             amqp_lost(w);
@@ -664,7 +680,9 @@ int
 worker_run(const struct worker_config *cfg)
 {
     char ctx[64];
-    struct worker w = {.cfg = cfg, .next = worker_next_stage(cfg->stage)};
+    struct worker w = {.cfg = cfg,
+                       .next = worker_next_stage(cfg->stage),
+                       .fail_delay_ms = BACKOFF_MIN_MS};
 
     snprintf(ctx, sizeof(ctx), "stage=%s", cfg->stage);
     mf_log_set_context(ctx);

@@ -9,8 +9,12 @@
 source "$MF_ROOT/tests/lib.sh"
 source "$MF_ROOT/tests/integration/data/worker_lib.sh"
 
-export MF_LOCAL_DIR=$T_OUT/stack MF_PG_PORT=47432 MF_AMQP_PORT=47672 \
-    MF_REDIS_PORT=47379 MF_HTTP_PORT=47080
+# Ports of our own, spread by process id so that two runs (or another
+# engineer's private stack) do not collide: AMQP uses +1 (Erlang
+# distribution) and -1000 (epmd) as well.
+base=$((41000 + ($$ % 400) * 10))
+export MF_LOCAL_DIR=$T_OUT/stack MF_PG_PORT=$base MF_AMQP_PORT=$((base + 2)) \
+    MF_REDIS_PORT=$((base + 5)) MF_HTTP_PORT=$((base + 6))
 LOCAL=$MF_ROOT/tools/metriflow-local
 finish() {
     stop_all_workers
@@ -19,7 +23,8 @@ finish() {
 trap finish EXIT
 rm -rf "$MF_LOCAL_DIR"
 if ! "$LOCAL" up --services-only >"$T_OUT/up.log" 2>&1; then
-    not_ok "private stack starts (see $T_OUT/up.log)"
+    not_ok "private stack starts on ports from $base (see $T_OUT/up.log)"
+    sed 's/^/# /' "$T_OUT/up.log" >&2
     mf_done
     exit 1
 fi

@@ -77,10 +77,12 @@ Command: \`tools/bench/gen.sh\` (MF_BENCH_RECORDS=$N, MF_BENCH_RUNS=$RUNS):
 \`metriflow-gen --source ga|psi --records $N [--format array] -o /dev/null\`
 (wall time from the generator's own summary line),
 Release build (\`-O3\`), default grid (100 pages, 5 sites, seed 1), $RUNS runs
-per row, median. "CPU" divides by the user + system time of the process,
-which is what the rate would be on an idle core; "wall" is what this run
-saw; wall ÷ CPU is the share of a core the run actually got. Goal: at
-least 2.5 M records/s, 5 M wanted.
+per row, median. "CPU" divides by the user + system time of the process
+(all its threads): the rate one idle core gives. "Wall" is what this run
+saw; the generator writes with one thread per core ($(nproc) here), so on an
+idle machine wall can exceed the CPU figure, and on a busy one wall ÷ CPU
+is the share of a core the run got. Goal: at least 2.5 M records/s, 5 M
+wanted.
 
 Machine: $cpu, $(nproc) cores, Debian 12; **shared** with the other
 engineers' builds and tests while measuring (load average $load_before

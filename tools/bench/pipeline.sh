@@ -13,6 +13,7 @@
 #    the stored ones (late data), half corrections of stored identities,
 #    until idle again.
 # Prints the times and each stage's busy seconds (mf_pipeline_status).
+# MF_BENCH_WORKER_ARGS adds flags to every worker (e.g. "--batch 250").
 # Needs the local stack (MF_LOCAL_DIR) and a build (MF_BIN, default
 # build/bin).
 set -euo pipefail
@@ -56,7 +57,9 @@ stop_workers() {
 trap stop_workers EXIT
 for s in stage-ga stage-psi page interval daily monthly yearly; do
     for _ in $(seq "$WORKERS"); do
-        "$BIN/metriflow-worker" --stage "$s" --log warn >>"$DIR/worker-$s.log" 2>&1 &
+        # shellcheck disable=SC2086 # MF_BENCH_WORKER_ARGS: extra flags
+        "$BIN/metriflow-worker" --stage "$s" --log warn ${MF_BENCH_WORKER_ARGS:-} \
+            >>"$DIR/worker-$s.log" 2>&1 &
         pids+=($!)
     done
 done
