@@ -5,6 +5,8 @@
 --   MF_BENCH_PAGES  file with one "site<TAB>path" per line
 local mode = os.getenv("MF_BENCH_MODE") or "cached"
 local token = os.getenv("MF_BENCH_TOKEN") or ""
+-- Shifts the uncached starts so that a second run misses too.
+local salt = tonumber(os.getenv("MF_BENCH_SALT") or "0")
 local pages = {}
 for line in io.lines(os.getenv("MF_BENCH_PAGES")) do
   local site, path = line:match("^([^\t]+)\t(.+)$")
@@ -39,7 +41,7 @@ function request()
   elseif mode == "uncached" then
     -- Every request its own (page, start): each one is a cache miss.
     p = pages[(count % #pages) + 1]
-    local start = (math.floor(count / #pages) * 8 + id) % 365
+    local start = (math.floor(count / #pages) * 2 + id + salt) % 3650
     q = "/api/v1/reports/range?from=" .. day(start) .. "&to=" .. day(start + 3652)
   else
     p = pages[(count * 7 + id) % #pages + 1]

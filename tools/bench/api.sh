@@ -3,7 +3,8 @@
 #   1. cached /reports/range (50 connections, one page and range, warm);
 #   2. uncached 10-year /reports/range (every request a new page/start,
 #      so each one is a real cache miss: levels read, then stored);
-#   3. a year of daily rows for one page (/reports/daily, 365 rows).
+#   3. a year of daily rows for one page (/reports/daily, 365 rows);
+#   then 2 and 3 again at one connection (latency alone).
 # Data: the database metriflow_bench when it exists (the pipeline
 # benchmark's store); otherwise metriflow_api_bench, filled once with SQL:
 # MF_BENCH_PAGES pages (default 1000) x 10 years (2015-2024) of agg_day,
@@ -105,9 +106,11 @@ TOKEN=$(curl -s -X POST "$API/api/v1/auth/login" -d "{\"email\":\"bench@example.
 export MF_BENCH_TOKEN=$TOKEN MF_BENCH_PAGES=$OUT/pages.tsv
 
 run() { # run MODE CONNECTIONS
-    MF_BENCH_MODE=$1 wrk -t2 -c"$2" -d"${SECONDS_RUN}s" --latency -s tools/bench/api.lua "$API" \
-        >"$OUT/wrk-$1.txt" 2>&1
-    echo "$(grep RESULT "$OUT/wrk-$1.txt") connections=$2 loadavg=$(cut -d" " -f1 /proc/loadavg)"
+    local threads=2
+    [ "$2" -lt 2 ] && threads=1
+    MF_BENCH_MODE=$1 wrk -t$threads -c"$2" -d"${SECONDS_RUN}s" --latency -s tools/bench/api.lua "$API" \
+        >"$OUT/wrk-$1-$2.txt" 2>&1
+    echo "$(grep RESULT "$OUT/wrk-$1-$2.txt") connections=$2 loadavg=$(cut -d" " -f1 /proc/loadavg)"
 }
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), shared with other engineers' work"
 # Warm the cached entry, then measure.
@@ -116,5 +119,8 @@ curl -s -o /dev/null -H "Authorization: Bearer $TOKEN" \
 run cached 50
 run uncached 10
 run daily 10
+# The same two at one connection: the latency of a request alone.
+MF_BENCH_SALT=1800 run uncached 1
+run daily 1
 curl -s "$API/metrics" | grep -E '^metriflow_api_cache_(hits|misses)_total' | tr '\n' ' '
 echo
