@@ -84,10 +84,9 @@ idle machine wall can exceed the CPU figure, and on a busy one wall ÷ CPU
 is the share of a core the run got. Goal: at least 2.5 M records/s, 5 M
 wanted.
 
-Machine: $cpu, $(nproc) cores, Debian 12; **shared** with the other
-engineers' builds and tests while measuring (load average $load_before
-before, $load_after after), so wall figures vary from run to run.
-Measured $(date -u +%Y-%m-%d) UTC.
+Machine: $cpu, $(nproc) cores, Debian 12; load average $load_before
+before, $load_after after (anything else running on the machine shows
+there and lowers the wall figures). Measured $(date -u +%Y-%m-%d) UTC.
 
 | stream | wall M records/s (median) | wall range | CPU M records/s (median) | bytes/record |
 |---|---|---|---|---|
