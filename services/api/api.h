@@ -13,6 +13,7 @@
 #include "params.h"
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* The routes; the index of each in main.c's table. */
@@ -163,6 +164,20 @@ void api_redis_state(int ok);
  */
 int api_rate_take(const char *key, const struct api_bucket *b,
                   long long *remaining, long long *reset_s, long long *retry_s);
+
+/* --- lcache.c: range answers kept in this process -------------------- */
+
+/* Makes room for entries answers (0: no local cache). Returns 0 or -1. */
+int api_lcache_init(size_t entries);
+/* Frees every entry. */
+void api_lcache_free(void);
+/*
+ * Looks key up: 1 with a copy of the answer in *body (free(); NUL-terminated,
+ * length in *len), 0 when absent or expired.
+ */
+int api_lcache_get(const char *key, char **body, size_t *len);
+/* Stores a copy of body under key for ttl_s seconds (larger ones: not). */
+void api_lcache_put(const char *key, const char *body, size_t len, int ttl_s);
 
 /* --- metrics (ops.c) -------------------------------------------------- */
 

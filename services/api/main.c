@@ -106,6 +106,9 @@ static struct mf_opt opts[] = {
     {"no-cache", "METRIFLOW_API_NO_CACHE", MF_OPT_FLAG, "0", NULL,
      "do not cache /reports/range answers in Redis", 0, 0, 0, NULL, NULL, NULL,
      0},
+    {"local-cache", "METRIFLOW_API_LOCAL_CACHE", MF_OPT_INT, "1024", "N",
+     "range answers also kept in this process, in front of Redis (0: none)", 0,
+     0, 1048576, NULL, NULL, NULL, 0},
     {"cache-ttl", "METRIFLOW_API_CACHE_TTL", MF_OPT_INT, "86400", "SECONDS",
      "lifetime of a cached range answer", 0, 1, 31622400, NULL, NULL, NULL, 0},
     {"hash-concurrency", "METRIFLOW_API_HASHES", MF_OPT_INT, "2", "N",
@@ -287,6 +290,11 @@ setup(const struct mf_cli *cli)
     api_g.auth_bucket.rate = mf_opt_num(cli, "rate-auth");
     api_g.auth_bucket.burst = mf_opt_int(cli, "burst-auth");
 
+    if (api_g.cache_enabled &&
+        api_lcache_init((size_t)mf_opt_int(cli, "local-cache")) != 0) {
+        mf_error("cannot allocate the local range cache", NULL);
+        return -1;
+    }
     if (mf_auth_init((int)mf_opt_int(cli, "hash-concurrency")) != 0) {
         mf_error("cannot initialise libsodium", NULL);
         return -1;
@@ -393,6 +401,7 @@ out:
     mf_static_close(web);
     api_db_close();
     mf_redis_close(api_g.redis);
+    api_lcache_free();
     mf_jwt_key_free(api_g.jwt);
     mf_cli_free(&cli);
     return rc;

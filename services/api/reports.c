@@ -3,8 +3,10 @@
 #include "api.h"
 
 #include "mf_log.h"
+#include "mf_numfmt.h"
 #include "mf_time.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,45 +101,154 @@ add_measures(json_t *o, const struct mf_pg_res *r, int row, int col)
     }
 }
 
-/* a / b, or JSON null when b is 0. */
-static json_t *
-ratio(double a, double b)
+/* The text of a series answer, written straight from the rows: a long
+ * series (a year of days) is thousands of numbers, and building jansson
+ * objects for them cost more than the query. Numbers are written as
+ * jansson writes them (mf_http_resp_json: reals with 12 significant
+ * digits), so both paths give the same text. */
+struct jbuf {
+    char *p;
+    size_t len, cap;
+    int oom;
+};
+
+static void
+jb_add(struct jbuf *b, const char *s, size_t n)
 {
-    return b != 0 ? json_real(a / b) : json_null();
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (b->len + n + 1 > cap)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (p == NULL) {
+            b->oom = 1;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void
+jb_str(struct jbuf *b, const char *s)
+{
+    jb_add(b, s, strlen(s));
+}
+
+/* A real as jansson's JSON_REAL_PRECISION(12) writes it ("%.12g", a ".0"
+ * when it would read as an integer, no '+' or leading zeros in the
+ * exponent); null when not finite. */
+static void
+jb_real(struct jbuf *b, double v)
+{
+    if (!isfinite(v)) {
+        jb_add(b, "null", 4);
+        return;
+    }
+    char t[MF_FMT_G12_MAX + 2];
+    int n = mf_fmt_g12(v, t);
+    char *e = strchr(t, 'e');
+    if (e == NULL) {
+        if (strchr(t, '.') == NULL) {
+            memcpy(t + n, ".0", 3);
+            n += 2;
+        }
+    } else {
+        char *from = e + 1, *to = e + 1;
+        if (*from == '-')
+            from++, to++;
+        else if (*from == '+')
+            from++;
+        while (*from == '0' && from[1] != '\0')
+            from++;
+        memmove(to, from, strlen(from) + 1);
+        n = (int)strlen(t);
+    }
+    jb_add(b, t, (size_t)n);
+}
+
+/* "name": */
+static void
+jb_name(struct jbuf *b, const char *name)
+{
+    jb_add(b, ",\"", 2);
+    jb_str(b, name);
+    jb_add(b, "\":", 2);
+}
+
+/* An integer column as its text (PostgreSQL writes plain decimals). */
+static void
+jb_intcol(struct jbuf *b, const struct mf_pg_res *r, int row, int col)
+{
+    const char *v = mf_pg_res_value(r, row, col);
+    jb_str(b, v ? v : "null");
 }
 
 static double
 num(const struct mf_pg_res *r, int row, int col)
 {
     const char *v = mf_pg_res_value(r, row, col);
-    return v ? strtod(v, NULL) : 0;
+    return v ? mf_parse_decimal(v) : 0;
 }
 
-/* Adds the measures of the ROW_COLS in columns col.. of row to o, deriving
- * the ratios and means as MEASURES does. */
+/* a / b as a real, or null when b is 0. */
 static void
-add_row_measures(json_t *o, const struct mf_pg_res *r, int row, int col)
+jb_ratio(struct jbuf *b, double x, double y)
+{
+    if (y != 0)
+        jb_real(b, x / y);
+    else
+        jb_add(b, "null", 4);
+}
+
+/* The measures of MEASURES columns col.. of row, as add_measures gives
+ * them. */
+static void
+jb_measures(struct jbuf *b, const struct mf_pg_res *r, int row, int col)
+{
+    for (int i = 0; i < NMEASURES; i++) {
+        const char *v = mf_pg_res_value(r, row, col + i);
+        jb_name(b, measure_names[i]);
+        if (v == NULL)
+            jb_add(b, "null", 4);
+        else if (measure_int[i])
+            jb_str(b, v);
+        else
+            jb_real(b, mf_parse_decimal(v));
+    }
+}
+
+/* The measures of the ROW_COLS in columns col.. of row, deriving the
+ * ratios and means as MEASURES does. */
+static void
+jb_row_measures(struct jbuf *b, const struct mf_pg_res *r, int row, int col)
 {
     static const char *const means[] = {
         "performance_score", "lcp_ms", "cls", "inp_ms", "fcp_ms", "ttfb_ms"};
     double sessions = num(r, row, col + 1);
     double bounces = num(r, row, col + 3);
     double duration = num(r, row, col + 4);
-    for (int i = 0; i < 4; i++)
-        json_object_set_new_nocheck(
-            o, measure_names[i],
-            json_integer(strtoll(mf_pg_res_value(r, row, col + i), NULL, 10)));
-    json_object_set_new_nocheck(o, "duration_s", json_real(duration));
-    json_object_set_new_nocheck(o, "bounce_rate", ratio(bounces, sessions));
-    json_object_set_new_nocheck(o, "avg_session_duration_s",
-                                ratio(duration, sessions));
-    json_object_set_new_nocheck(
-        o, "psi_samples",
-        json_integer(strtoll(mf_pg_res_value(r, row, col + 5), NULL, 10)));
-    for (int m = 0; m < 6; m++)
-        json_object_set_new_nocheck(
-            o, means[m],
-            ratio(num(r, row, col + 7 + 2 * m), num(r, row, col + 6 + 2 * m)));
+    for (int i = 0; i < 4; i++) {
+        jb_name(b, measure_names[i]);
+        jb_intcol(b, r, row, col + i);
+    }
+    jb_name(b, "duration_s");
+    jb_real(b, duration);
+    jb_name(b, "bounce_rate");
+    jb_ratio(b, bounces, sessions);
+    jb_name(b, "avg_session_duration_s");
+    jb_ratio(b, duration, sessions);
+    jb_name(b, "psi_samples");
+    jb_intcol(b, r, row, col + 5);
+    for (int m = 0; m < 6; m++) {
+        jb_name(b, means[m]);
+        jb_ratio(b, num(r, row, col + 7 + 2 * m), num(r, row, col + 6 + 2 * m));
+    }
 }
 
 /* Collects the query parameters of a route that accepts allowed. */
@@ -224,26 +335,59 @@ answer_series(struct mf_http_resp *resp, json_t *head, const char *sql, int n,
         api_db_unavailable(resp);
         return;
     }
-    json_t *rows = json_array();
+    /* The head as jansson writes it, its closing brace replaced by the
+     * rows. */
+    char *h = json_dumps(head, JSON_COMPACT | JSON_REAL_PRECISION(12));
+    json_decref(head);
+    struct jbuf b = {0};
+    if (h != NULL) {
+        jb_add(&b, h, strlen(h) - 1);
+        free(h);
+    } else {
+        b.oom = 1;
+    }
+    jb_add(&b, ",\"rows\":[", 9);
     for (int i = 0; i < mf_pg_res_rows(r); i++) {
-        json_t *row = json_object();
         const char *k = mf_pg_res_value(r, i, 0);
-        char day[16];
-        if (kind == KEY_DAY)
+        jb_add(&b, i ? ",{\"" : "{\"", i ? 3 : 2);
+        jb_str(&b, key);
+        jb_add(&b, "\":", 2);
+        if (kind == KEY_INT) {
+            char t[24];
+            jb_add(&b, t,
+                   (size_t)snprintf(t, sizeof(t), "%lld",
+                                    (long long)strtoll(k, NULL, 10)));
+        } else if (kind == KEY_DAY) {
+            char day[16];
             mf_time_format_date(strtoll(k, NULL, 10), day, sizeof(day));
-        json_object_set_new(row, key,
-                            kind == KEY_INT ? json_integer(strtoll(k, NULL, 10))
-                            : kind == KEY_DAY ? json_string(day)
-                                              : json_string(k));
+            jb_add(&b, "\"", 1);
+            jb_str(&b, day);
+            jb_add(&b, "\"", 1);
+        } else {
+            json_t *j = json_string(k);
+            char *t = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+            json_decref(j);
+            if (t == NULL)
+                b.oom = 1;
+            else
+                jb_str(&b, t);
+            free(t);
+        }
         if (raw)
-            add_row_measures(row, r, i, 1);
+            jb_row_measures(&b, r, i, 1);
         else
-            add_measures(row, r, i, 1);
-        json_array_append_new(rows, row);
+            jb_measures(&b, r, i, 1);
+        jb_add(&b, "}", 1);
     }
     mf_pg_res_free(r);
-    json_object_set_new(head, "rows", rows);
-    mf_http_resp_json(resp, 200, head);
+    jb_add(&b, "]}", 2);
+    if (b.oom) {
+        free(b.p);
+        mf_http_resp_problem(resp, 500, "Internal error",
+                             "The answer could not be encoded.", NULL);
+        return;
+    }
+    mf_http_resp_take(resp, 200, "application/json; charset=utf-8", b.p, b.len);
 }
 
 /* The common start of the routes: parameters, site and (need_page) page. */
@@ -497,11 +641,22 @@ api_range(struct mf_http_req *req, const struct api_caller *who,
      * page changes, the version moves and the old entry is never read. */
     snprintf(key, sizeof(key), "%srange:v1:%s:%s:%lld:%lld", api_g.redis_prefix,
              id, version, (long long)a, (long long)b);
-    if (api_g.cache_enabled && api_g.redis != NULL) {
+    /* The process's own copy first, while Redis answers (without Redis
+     * the answers are uncached, here too); then Redis, shared by the
+     * replicas. */
+    int cached = api_g.cache_enabled && api_g.redis != NULL;
+    if (cached) {
         char *body = NULL;
         size_t len = 0;
-        int rc = mf_redis_get(api_g.redis, key, &body, &len);
-        api_redis_state(rc >= 0);
+        int rc = 0;
+        if (mf_redis_up(api_g.redis))
+            rc = api_lcache_get(key, &body, &len);
+        if (rc == 0) {
+            rc = mf_redis_get(api_g.redis, key, &body, &len);
+            api_redis_state(rc >= 0);
+            if (rc == 1)
+                api_lcache_put(key, body, len, api_g.cache_ttl_s);
+        }
         if (rc == 1) {
             api_metrics_cache(1);
             mf_http_resp_take(resp, 200, "application/json; charset=utf-8",
@@ -521,11 +676,14 @@ api_range(struct mf_http_req *req, const struct api_caller *who,
                              "The answer could not be encoded.", NULL);
         return;
     }
-    if (api_g.cache_enabled && api_g.redis != NULL) {
+    if (cached) {
         snprintf(key, sizeof(key), "%srange:v1:%s:%s:%lld:%lld",
                  api_g.redis_prefix, id, version, (long long)a, (long long)b);
-        api_redis_state(mf_redis_set(api_g.redis, key, body, strlen(body),
-                                     api_g.cache_ttl_s) == MF_REDIS_OK);
+        int ok = mf_redis_set(api_g.redis, key, body, strlen(body),
+                              api_g.cache_ttl_s) == MF_REDIS_OK;
+        api_redis_state(ok);
+        if (ok)
+            api_lcache_put(key, body, strlen(body), api_g.cache_ttl_s);
     }
     mf_http_resp_take(resp, 200, "application/json; charset=utf-8", body,
                       strlen(body));

@@ -10,7 +10,9 @@
 # MF_BENCH_PAGES pages (default 1000) x 10 years (2015-2024) of agg_day,
 # and agg_month / agg_year summed from it.
 # Settings: MF_BENCH_SECONDS (20), MF_BENCH_THREADS (API threads, 8),
-# MF_BENCH_BUILD (build-bench). Built without -Werror: a Release (-O3) build
+# MF_BENCH_BUILD (build-bench), MF_BENCH_API (the metriflow-api binary to
+# measure, default the one just built: another build's, to compare two
+# versions side by side). Built without -Werror: a Release (-O3) build
 # may warn where the Debug build does not. Uses the local stack (tools/metriflow-local).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -87,7 +89,7 @@ BENCH_PW=bench-password-$$
 sql "DELETE FROM app_user WHERE email = 'bench@example.org'"
 echo "$BENCH_PW" | "$BUILD/bin/metriflow-admin" user add bench@example.org --role viewer >/dev/null 2>&1
 PREFIX="mfbench:$$:"
-"$BUILD/bin/metriflow-api" --http-addr 127.0.0.1:0 --threads "$API_THREADS" \
+"${MF_BENCH_API:-$BUILD/bin/metriflow-api}" --http-addr 127.0.0.1:0 --threads "$API_THREADS" \
     --rate-user 1000000 --burst-user 100000000 --rate-auth 1000 --burst-auth 1000 \
     --redis-prefix "$PREFIX" --log warn >"$OUT/api.log" 2>&1 &
 API_PID=$!
@@ -112,7 +114,7 @@ run() { # run MODE CONNECTIONS
         >"$OUT/wrk-$1-$2.txt" 2>&1
     echo "$(grep RESULT "$OUT/wrk-$1-$2.txt") connections=$2 loadavg=$(cut -d" " -f1 /proc/loadavg)"
 }
-echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), shared with other engineers' work"
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg)"
 # Warm the cached entry, then measure.
 curl -s -o /dev/null -H "Authorization: Bearer $TOKEN" \
     "$API/api/v1/reports/range?from=2015-03-10&to=2024-11-20&site=$(head -1 "$OUT/pages.tsv" | cut -f1)&page=$(head -1 "$OUT/pages.tsv" | cut -f2)"
