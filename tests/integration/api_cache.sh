@@ -3,7 +3,8 @@
 # aggregate (with the page's data_version bump, as the stages do) making the
 # old entry unreachable, and a PRIVATE Redis stopped under the server:
 # answers go on uncached, /readyz says degraded, rate limits hold locally,
-# and everything resumes when Redis is back.
+# and everything resumes when Redis is back; the process's own copy of
+# recent answers, in front of Redis.
 source "$MF_ROOT/tests/lib.sh"
 source "$MF_ROOT/tests/api_helpers.sh"
 
@@ -105,5 +106,39 @@ check "redis starts again" redis_up
 sleep 1.2 # the pool retries a lost server at most once a second
 check_eq "readyz with Redis back: ready" "200 ready" "$(call GET /readyz) $(body_jq .status)"
 check "  logged" grep -q 'Redis available again' "$API_LOG"
+check "api stops cleanly" api_stop
+
+# --- The process's own copy in front of Redis ----------------------------------
+# Entries removed from Redis are still served from the process's copy, under
+# the same versioned key, so a change still makes them unreachable; with
+# --local-cache 0 only Redis holds them.
+rcli() { redis-cli -p "$REDIS_PORT" -a private-pass --no-auth-warning -n 3 "$@"; }
+api_start --redis-url "redis://:private-pass@127.0.0.1:$REDIS_PORT/3" ||
+    not_ok "api starts with the local cache"
+TOKEN=$(login c@example.org 'cache-password-1')
+check_eq "local cache: miss, then hit" "200 metriflow; fwd=miss 200 metriflow; hit" \
+    "$(get "$Q") $(header Cache-Status) $(get "$Q") $(header Cache-Status)"
+SECOND=$(cat "$T_OUT/body")
+rcli FLUSHDB >/dev/null
+check_eq "  the entry gone from Redis: a hit from the process" "200 metriflow; hit" \
+    "$(get "$Q") $(header Cache-Status)"
+check_eq "  same body" "$SECOND" "$(cat "$T_OUT/body")"
+check_eq "  nothing written back to Redis on a local hit" 0 "$(rcli --scan --pattern '*range*' | wc -l)"
+mf_sql "BEGIN;
+UPDATE agg_month SET views = views + 5 WHERE month = '2024-02-01';
+UPDATE page SET data_version = data_version + 1 WHERE path = '/c';
+COMMIT;" >/dev/null
+check_eq "  after a change: a miss with the new numbers, not the local copy" \
+    "200 metriflow; fwd=miss $(( $(echo "$SECOND" | jq .totals.views) + 5 ))" \
+    "$(get "$Q") $(header Cache-Status) $(body_jq .totals.views)"
+check "api stops" api_stop
+api_start --redis-url "redis://:private-pass@127.0.0.1:$REDIS_PORT/3" --local-cache 0 ||
+    not_ok "api starts without the local cache"
+TOKEN=$(login c@example.org 'cache-password-1')
+check_eq "--local-cache 0: miss, then hit from Redis" "200 metriflow; fwd=miss 200 metriflow; hit" \
+    "$(get "$Q") $(header Cache-Status) $(get "$Q") $(header Cache-Status)"
+rcli FLUSHDB >/dev/null
+check_eq "  the entry gone from Redis: a miss" "200 metriflow; fwd=miss" \
+    "$(get "$Q") $(header Cache-Status)"
 check "api stops cleanly" api_stop
 mf_done
