@@ -1,6 +1,7 @@
 #include "mf_time.h"
 
 #include <stdio.h>
+#include <time.h>
 
 /* Floor division for possibly negative numerators. */
 static int64_t
@@ -300,4 +301,12 @@ mf_time_format_date(int64_t days, char *buf, size_t n)
     int m, d;
     mf_civil_from_days(days, &y, &m, &d);
     snprintf(buf, n, "%04lld-%02d-%02d", (long long)y, m, d);
+}
+
+double
+mf_time_mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }

@@ -9,10 +9,11 @@
  * LCACHE_MAX_BODY. Slots are guarded by a few striped mutexes. */
 #include "api.h"
 
+#include "mf_time.h"
+
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define LCACHE_STRIPES  16
 #define LCACHE_MAX_BODY 65536
@@ -27,14 +28,6 @@ struct lc_entry {
 static struct lc_entry *slots;
 static size_t nslots;
 static pthread_mutex_t stripes[LCACHE_STRIPES];
-
-static double
-mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static size_t
 slot_of(const char *key)
@@ -84,7 +77,7 @@ api_lcache_get(const char *key, char **body, size_t *len)
     int hit = 0;
     pthread_mutex_lock(m);
     if (e->body != NULL && strcmp(e->key, key) == 0) {
-        if (e->expires > mono_s()) {
+        if (e->expires > mf_time_mono_s()) {
             char *copy = malloc(e->len + 1);
             if (copy != NULL) {
                 memcpy(copy, e->body, e->len + 1);
@@ -120,6 +113,6 @@ api_lcache_put(const char *key, const char *body, size_t len, int ttl_s)
     strcpy(e->key, key);
     e->body = copy;
     e->len = len;
-    e->expires = mono_s() + ttl_s;
+    e->expires = mf_time_mono_s() + ttl_s;
     pthread_mutex_unlock(m);
 }

@@ -2,11 +2,12 @@
  * replicas share them, and in this process while Redis is unreachable. */
 #include "api.h"
 
+#include "mf_time.h"
+
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 /*
  * KEYS[1] the bucket; ARGV: rate in milli-tokens per second, burst in
@@ -43,14 +44,6 @@ struct local_bucket {
 static struct local_bucket local[LOCAL_BUCKETS];
 static pthread_mutex_t local_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static double
-mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static unsigned
 hash_key(const char *s)
 {
@@ -64,7 +57,7 @@ static int
 local_take(const char *key, const struct api_bucket *b, long long *remaining,
            long long *reset_s, long long *retry_s)
 {
-    double now = mono_s(), cap = (double)b->burst;
+    double now = mf_time_mono_s(), cap = (double)b->burst;
     pthread_mutex_lock(&local_lock);
     struct local_bucket *lb = &local[hash_key(key) % LOCAL_BUCKETS];
     if (strncmp(lb->key, key, sizeof(lb->key)) != 0) {
