@@ -4,8 +4,8 @@
 # Never touches the shared stack the other tests use.
 source "$MF_ROOT/tests/lib.sh"
 
-export MF_LOCAL_DIR=$T_OUT/stack MF_PG_PORT=45432 MF_AMQP_PORT=45672 \
-    MF_REDIS_PORT=46379 MF_HTTP_PORT=48080
+export MF_LOCAL_DIR=$T_OUT/stack MF_PG_PORT=21432 MF_AMQP_PORT=21672 \
+    MF_REDIS_PORT=22379 MF_HTTP_PORT=22080
 LOCAL=$MF_ROOT/tools/metriflow-local
 rm -rf "$MF_LOCAL_DIR"
 
@@ -59,19 +59,19 @@ check_eq "env prints nothing else" 7 "$(grep -vc '^$' "$T_OUT/env.sh")"
 (
     # shellcheck disable=SC1091
     . "$T_OUT/env.sh"
-    check "the PostgreSQL URL uses the private port" grep -q ":45432/" <<<"$METRIFLOW_PG_URL"
-    check "the AMQP URL uses the private port" grep -q ":45672/" <<<"$METRIFLOW_AMQP_URL"
-    check "the Redis URL uses the private port" grep -q ":46379/" <<<"$METRIFLOW_REDIS_URL"
-    check_eq "the API address uses the private port" 127.0.0.1:48080 "$METRIFLOW_HTTP_ADDR"
+    check "the PostgreSQL URL uses the private port" grep -q ":21432/" <<<"$METRIFLOW_PG_URL"
+    check "the AMQP URL uses the private port" grep -q ":21672/" <<<"$METRIFLOW_AMQP_URL"
+    check "the Redis URL uses the private port" grep -q ":22379/" <<<"$METRIFLOW_REDIS_URL"
+    check_eq "the API address uses the private port" 127.0.0.1:22080 "$METRIFLOW_HTTP_ADDR"
     check "the JWT secret has at least 32 bytes" [ ${#METRIFLOW_JWT_SECRET} -ge 32 ]
     check_eq "psql through the exported URL" 42 \
         "$(psql "$METRIFLOW_PG_URL" -qAtX -c 'SELECT 42')"
     pw=${METRIFLOW_REDIS_URL#redis://:}
     pw=${pw%%@*}
     check_eq "redis answers with the exported password" PONG \
-        "$(redis-cli -h 127.0.0.1 -p 46379 -a "$pw" --no-auth-warning ping)"
+        "$(redis-cli -h 127.0.0.1 -p 22379 -a "$pw" --no-auth-warning ping)"
     check "rabbitmq accepts AMQP connections on its port" \
-        bash -c "exec 3<>/dev/tcp/127.0.0.1/45672"
+        bash -c "exec 3<>/dev/tcp/127.0.0.1/21672"
 ) | tee "$T_OUT/env_checks.tap"
 T_N=$((T_N + $(grep -cE '^(ok|not ok) ' "$T_OUT/env_checks.tap")))
 T_FAIL=$((T_FAIL + $(grep -c '^not ok ' "$T_OUT/env_checks.tap")))

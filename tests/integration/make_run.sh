@@ -6,7 +6,7 @@ source "$MF_ROOT/tests/lib.sh"
 cd "$MF_ROOT"
 
 export MF_LOCAL_DIR=$T_OUT/stack
-export MF_PG_PORT=43432 MF_AMQP_PORT=43672 MF_REDIS_PORT=43379 MF_HTTP_PORT=43080
+export MF_PG_PORT=17432 MF_AMQP_PORT=17672 MF_REDIS_PORT=17379 MF_HTTP_PORT=17080
 export MF_SKIP_BUILD=1 MF_RUN_RECORDS=2000 MF_RUN_PAGES=40
 log=$T_OUT/run.log
 rm -rf "$MF_LOCAL_DIR"
@@ -62,7 +62,7 @@ done
 check_eq "Ctrl-C stops every process make run started" 1 "$stopped"
 tools/metriflow-local status >"$T_OUT/status.txt" 2>&1
 check "nothing listens on the private ports any more" \
-    bash -c "! ss -ltn | grep -qE ':(43432|43672|43379|43080)\\b'"
+    bash -c "! ss -ltn | grep -qE ':(17432|17672|17379|17080)\\b'"
 wait "$pid" 2>/dev/null
 # Whatever happened, leave nothing running.
 tools/metriflow-local down >/dev/null 2>&1

@@ -12,7 +12,7 @@ source "$MF_ROOT/tests/integration/data/worker_lib.sh"
 # Ports of our own, spread by process id so that two runs (or another
 # engineer's private stack) do not collide: AMQP uses +1 (Erlang
 # distribution) and -1000 (epmd) as well.
-base=$((41000 + ($$ % 400) * 10))
+base=$((10000 + ($$ % 400) * 10))
 export MF_LOCAL_DIR=$T_OUT/stack MF_PG_PORT=$base MF_AMQP_PORT=$((base + 2)) \
     MF_REDIS_PORT=$((base + 5)) MF_HTTP_PORT=$((base + 6))
 LOCAL=$MF_ROOT/tools/metriflow-local
