@@ -15,8 +15,14 @@
 --
 -- Returns the number of batches staged (0: nothing pending). Runs in the
 -- caller's transaction, which must be READ COMMITTED (mf_stage_run checks).
+--
+-- enable_seqscan is off for the run: during a bulk load the statistics of
+-- raw lag far behind (a batch id past the last ANALYZE is estimated at a
+-- few thousand rows), and the planner then reads the whole raw table for
+-- every claimed set of batches instead of their block ranges through the
+-- BRIN index, so staging grew with the size of raw, not of the batches.
 CREATE OR REPLACE FUNCTION mf__stage_raw(p_kind text, p_max integer)
-RETURNS integer LANGUAGE plpgsql AS $fn$
+RETURNS integer LANGUAGE plpgsql SET enable_seqscan = off AS $fn$
 DECLARE
     v_stage  text := 'stage-' || p_kind;
     v_raw    text := 'raw_' || p_kind;
