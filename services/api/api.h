@@ -165,6 +165,22 @@ void api_redis_state(int ok);
 int api_rate_take(const char *key, const struct api_bucket *b,
                   long long *remaining, long long *reset_s, long long *retry_s);
 
+/* --- text.c: a growing text buffer ------------------------------------ */
+
+/* Start as {0}; after a failed allocation failed is set and later calls do
+ * nothing; p (free()) holds len bytes and a NUL otherwise. */
+struct api_text {
+    char *p;
+    size_t len, cap;
+    int failed;
+};
+
+/* Appends n bytes of s. */
+void api_text_add(struct api_text *t, const char *s, size_t n);
+/* Appends what printf(fmt, ...) writes. */
+void api_text_put(struct api_text *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* --- lcache.c: range answers kept in this process -------------------- */
 
 /* Makes room for entries answers (0: no local cache). Returns 0 or -1. */

@@ -2,7 +2,6 @@
  * status) and the counters behind /metrics. */
 #include "api.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,43 +54,6 @@ api_metrics_limited(void)
     atomic_fetch_add(&limited, 1);
 }
 
-/* A growing text buffer for the exposition. */
-struct text {
-    char *p;
-    size_t len, cap;
-    int failed;
-};
-
-static void put(struct text *t, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-put(struct text *t, const char *fmt, ...)
-{
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            t->failed = 1;
-            return;
-        }
-        if ((size_t)n < t->cap - t->len) {
-            t->len += (size_t)n;
-            return;
-        }
-        size_t cap = t->cap * 2 + (size_t)n;
-        char *p = realloc(t->p, cap);
-        if (p == NULL) {
-            t->failed = 1;
-            return;
-        }
-        t->p = p;
-        t->cap = cap;
-    }
-}
-
 static const char *
 route_label(int r)
 {
@@ -101,9 +63,10 @@ route_label(int r)
 }
 
 static void
-put_histograms(struct text *t)
+put_histograms(struct api_text *t)
 {
-    put(t, "# HELP metriflow_api_request_duration_seconds Time from request "
+    api_text_put(
+        t, "# HELP metriflow_api_request_duration_seconds Time from request "
            "to answer.\n# TYPE metriflow_api_request_duration_seconds "
            "histogram\n");
     for (int r = 0; r < NROUTE; r++) {
@@ -111,20 +74,24 @@ put_histograms(struct text *t)
         for (int b = 0; b <= NBUCKET; b++) {
             cum += atomic_load(&latency[r][b]);
             if (b < NBUCKET)
-                put(t,
+                api_text_put(
+                    t,
                     "metriflow_api_request_duration_seconds_bucket{route=\"%s"
                     "\",le=\"%g\"} %llu\n",
                     route_label(r), buckets[b], cum);
             else
-                put(t,
+                api_text_put(
+                    t,
                     "metriflow_api_request_duration_seconds_bucket{route=\"%s"
                     "\",le=\"+Inf\"} %llu\n",
                     route_label(r), cum);
         }
-        put(t,
+        api_text_put(
+            t,
             "metriflow_api_request_duration_seconds_sum{route=\"%s\"} %.6f\n",
             route_label(r), (double)atomic_load(&latency_sum_us[r]) / 1e6);
-        put(t,
+        api_text_put(
+            t,
             "metriflow_api_request_duration_seconds_count{route=\"%s\"} "
             "%llu\n",
             route_label(r), cum);
@@ -135,32 +102,29 @@ void
 api_metrics(struct mf_http_req *req, const struct api_caller *who,
             struct mf_http_resp *resp)
 {
-    struct text t = {malloc(16384), 0, 16384, 0};
-    if (t.p == NULL) {
-        mf_http_resp_problem(resp, 500, "Internal error", "Out of memory.",
-                             NULL);
-        return;
-    }
-    put(&t, "# HELP metriflow_api_requests_total Answers by route and "
-            "status.\n# TYPE metriflow_api_requests_total counter\n");
+    struct api_text t = {0};
+    api_text_put(&t, "# HELP metriflow_api_requests_total Answers by route and "
+                     "status.\n# TYPE metriflow_api_requests_total counter\n");
     for (int r = 0; r < NROUTE; r++)
         for (int s = 0; s < NSTATUS; s++) {
             unsigned long long n = atomic_load(&requests[r][s]);
             if (n == 0)
                 continue;
             if (s < NSTATUS - 1)
-                put(&t,
+                api_text_put(
+                    &t,
                     "metriflow_api_requests_total{route=\"%s\",status=\"%d\"}"
                     " %llu\n",
                     route_label(r), statuses[s], n);
             else
-                put(&t,
-                    "metriflow_api_requests_total{route=\"%s\",status="
-                    "\"other\"} %llu\n",
-                    route_label(r), n);
+                api_text_put(&t,
+                             "metriflow_api_requests_total{route=\"%s\",status="
+                             "\"other\"} %llu\n",
+                             route_label(r), n);
         }
     put_histograms(&t);
-    put(&t,
+    api_text_put(
+        &t,
         "# HELP metriflow_api_cache_hits_total Range answers served from "
         "the cache.\n# TYPE metriflow_api_cache_hits_total counter\n"
         "metriflow_api_cache_hits_total %llu\n"

@@ -101,53 +101,26 @@ add_measures(json_t *o, const struct mf_pg_res *r, int row, int col)
     }
 }
 
-/* The text of a series answer, written straight from the rows: a long
- * series (a year of days) is thousands of numbers, and building jansson
- * objects for them cost more than the query. Numbers are written as
- * jansson writes them (mf_http_resp_json: reals with 12 significant
- * digits), so both paths give the same text. */
-struct jbuf {
-    char *p;
-    size_t len, cap;
-    int oom;
-};
+/* The text of a series answer is written straight from the rows into an
+ * api_text: a long series (a year of days) is thousands of numbers, and
+ * building jansson objects for them cost more than the query. Numbers are
+ * written as jansson writes them (mf_http_resp_json: reals with 12
+ * significant digits), so both paths give the same text. */
 
 static void
-jb_add(struct jbuf *b, const char *s, size_t n)
+jb_str(struct api_text *b, const char *s)
 {
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (b->len + n + 1 > cap)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (p == NULL) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void
-jb_str(struct jbuf *b, const char *s)
-{
-    jb_add(b, s, strlen(s));
+    api_text_add(b, s, strlen(s));
 }
 
 /* A real as jansson's JSON_REAL_PRECISION(12) writes it ("%.12g", a ".0"
  * when it would read as an integer, no '+' or leading zeros in the
  * exponent); null when not finite. */
 static void
-jb_real(struct jbuf *b, double v)
+jb_real(struct api_text *b, double v)
 {
     if (!isfinite(v)) {
-        jb_add(b, "null", 4);
+        api_text_add(b, "null", 4);
         return;
     }
     char t[MF_FMT_G12_MAX + 2];
@@ -169,21 +142,21 @@ jb_real(struct jbuf *b, double v)
         memmove(to, from, strlen(from) + 1);
         n = (int)strlen(t);
     }
-    jb_add(b, t, (size_t)n);
+    api_text_add(b, t, (size_t)n);
 }
 
 /* "name": */
 static void
-jb_name(struct jbuf *b, const char *name)
+jb_name(struct api_text *b, const char *name)
 {
-    jb_add(b, ",\"", 2);
+    api_text_add(b, ",\"", 2);
     jb_str(b, name);
-    jb_add(b, "\":", 2);
+    api_text_add(b, "\":", 2);
 }
 
 /* An integer column as its text (PostgreSQL writes plain decimals). */
 static void
-jb_intcol(struct jbuf *b, const struct mf_pg_res *r, int row, int col)
+jb_intcol(struct api_text *b, const struct mf_pg_res *r, int row, int col)
 {
     const char *v = mf_pg_res_value(r, row, col);
     jb_str(b, v ? v : "null");
@@ -198,24 +171,24 @@ num(const struct mf_pg_res *r, int row, int col)
 
 /* a / b as a real, or null when b is 0. */
 static void
-jb_ratio(struct jbuf *b, double x, double y)
+jb_ratio(struct api_text *b, double x, double y)
 {
     if (y != 0)
         jb_real(b, x / y);
     else
-        jb_add(b, "null", 4);
+        api_text_add(b, "null", 4);
 }
 
 /* The measures of MEASURES columns col.. of row, as add_measures gives
  * them. */
 static void
-jb_measures(struct jbuf *b, const struct mf_pg_res *r, int row, int col)
+jb_measures(struct api_text *b, const struct mf_pg_res *r, int row, int col)
 {
     for (int i = 0; i < NMEASURES; i++) {
         const char *v = mf_pg_res_value(r, row, col + i);
         jb_name(b, measure_names[i]);
         if (v == NULL)
-            jb_add(b, "null", 4);
+            api_text_add(b, "null", 4);
         else if (measure_int[i])
             jb_str(b, v);
         else
@@ -226,7 +199,7 @@ jb_measures(struct jbuf *b, const struct mf_pg_res *r, int row, int col)
 /* The measures of the ROW_COLS in columns col.. of row, deriving the
  * ratios and means as MEASURES does. */
 static void
-jb_row_measures(struct jbuf *b, const struct mf_pg_res *r, int row, int col)
+jb_row_measures(struct api_text *b, const struct mf_pg_res *r, int row, int col)
 {
     static const char *const means[] = {
         "performance_score", "lcp_ms", "cls", "inp_ms", "fcp_ms", "ttfb_ms"};
@@ -339,36 +312,36 @@ answer_series(struct mf_http_resp *resp, json_t *head, const char *sql, int n,
      * rows. */
     char *h = json_dumps(head, JSON_COMPACT | JSON_REAL_PRECISION(12));
     json_decref(head);
-    struct jbuf b = {0};
+    struct api_text b = {0};
     if (h != NULL) {
-        jb_add(&b, h, strlen(h) - 1);
+        api_text_add(&b, h, strlen(h) - 1);
         free(h);
     } else {
-        b.oom = 1;
+        b.failed = 1;
     }
-    jb_add(&b, ",\"rows\":[", 9);
+    api_text_add(&b, ",\"rows\":[", 9);
     for (int i = 0; i < mf_pg_res_rows(r); i++) {
         const char *k = mf_pg_res_value(r, i, 0);
-        jb_add(&b, i ? ",{\"" : "{\"", i ? 3 : 2);
+        api_text_add(&b, i ? ",{\"" : "{\"", i ? 3 : 2);
         jb_str(&b, key);
-        jb_add(&b, "\":", 2);
+        api_text_add(&b, "\":", 2);
         if (kind == KEY_INT) {
             char t[24];
-            jb_add(&b, t,
-                   (size_t)snprintf(t, sizeof(t), "%lld",
-                                    (long long)strtoll(k, NULL, 10)));
+            api_text_add(&b, t,
+                         (size_t)snprintf(t, sizeof(t), "%lld",
+                                          (long long)strtoll(k, NULL, 10)));
         } else if (kind == KEY_DAY) {
             char day[16];
             mf_time_format_date(strtoll(k, NULL, 10), day, sizeof(day));
-            jb_add(&b, "\"", 1);
+            api_text_add(&b, "\"", 1);
             jb_str(&b, day);
-            jb_add(&b, "\"", 1);
+            api_text_add(&b, "\"", 1);
         } else {
             json_t *j = json_string(k);
             char *t = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
             json_decref(j);
             if (t == NULL)
-                b.oom = 1;
+                b.failed = 1;
             else
                 jb_str(&b, t);
             free(t);
@@ -377,11 +350,11 @@ answer_series(struct mf_http_resp *resp, json_t *head, const char *sql, int n,
             jb_row_measures(&b, r, i, 1);
         else
             jb_measures(&b, r, i, 1);
-        jb_add(&b, "}", 1);
+        api_text_add(&b, "}", 1);
     }
     mf_pg_res_free(r);
-    jb_add(&b, "]}", 2);
-    if (b.oom) {
+    api_text_add(&b, "]}", 2);
+    if (b.failed) {
         free(b.p);
         mf_http_resp_problem(resp, 500, "Internal error",
                              "The answer could not be encoded.", NULL);
