@@ -49,6 +49,7 @@ extern const struct mf_http_route api_routes[R_COUNT];
 struct api_bucket {
     double rate; /* tokens per second */
     long long burst;
+    long long lease; /* tokens taken from Redis per call (1: every request) */
 };
 
 struct api {

@@ -100,6 +100,11 @@ static struct mf_opt opts[] = {
     {"burst-auth", "METRIFLOW_BURST_AUTH", MF_OPT_INT, "10", "N",
      "capacity of each client address's bucket on /auth/*", 0, 1, 1e9, NULL,
      NULL, NULL, 0},
+    {"rate-lease", "METRIFLOW_RATE_LEASE", MF_OPT_INT, "0", "N",
+     "tokens this process takes from a user's Redis bucket per call and "
+     "spends locally (1: ask Redis on every request; 0: burst/20, at most "
+     "100; /auth/* buckets always ask)",
+     0, 0, 10000, NULL, NULL, NULL, 0},
     {"redis-prefix", "METRIFLOW_REDIS_PREFIX", MF_OPT_STR, "mf:", "TEXT",
      "prefix of every Redis key (cache and rate limits)", 0, 0, 0, NULL, NULL,
      NULL, 0},
@@ -270,6 +275,19 @@ on_done(struct mf_http_req *req, const struct mf_http_route *route,
     mf_log_set_context(NULL);
 }
 
+/* The lease of a bucket: the --rate-lease given, or else a twentieth of
+ * its burst, at most 100; never more than the burst, at least 1. */
+static long long
+lease_of(const struct api_bucket *b, long long opt)
+{
+    long long n = opt > 0 ? opt : b->burst / 20;
+    if (opt == 0 && n > 100)
+        n = 100;
+    if (n > b->burst)
+        n = b->burst;
+    return n < 1 ? 1 : n;
+}
+
 /* Sets up api_g from the options. Returns 0 or -1 (logged). */
 static int
 setup(const struct mf_cli *cli)
@@ -289,6 +307,9 @@ setup(const struct mf_cli *cli)
     api_g.user_bucket.burst = mf_opt_int(cli, "burst-user");
     api_g.auth_bucket.rate = mf_opt_num(cli, "rate-auth");
     api_g.auth_bucket.burst = mf_opt_int(cli, "burst-auth");
+    api_g.user_bucket.lease =
+        lease_of(&api_g.user_bucket, mf_opt_int(cli, "rate-lease"));
+    api_g.auth_bucket.lease = 1; /* the auth routes ask Redis every time */
 
     if (api_g.cache_enabled &&
         api_lcache_init((size_t)mf_opt_int(cli, "local-cache")) != 0) {

@@ -141,4 +141,65 @@ rcli FLUSHDB >/dev/null
 check_eq "  the entry gone from Redis: a miss" "200 metriflow; fwd=miss" \
     "$(get "$Q") $(header Cache-Status)"
 check "api stops cleanly" api_stop
+
+# --- Rate-limit leases ------------------------------------------------------
+# With a lease, one Redis call takes several tokens of the user's shared
+# bucket and the process spends them itself; the headers still count every
+# request, two replicas together never get more than the bucket holds, and
+# a lease not spent within a second is dropped.
+bucket_tokens() { # bucket_tokens PREFIX: whole tokens in the user's bucket
+    local k
+    k=$(rcli --scan --pattern "$1rl:u:*" | head -1)
+    rcli HGET "$k" tk | awk '{ printf "%d", $1 / 1000 }'
+}
+api_start --redis-url "redis://:private-pass@127.0.0.1:$REDIS_PORT/3" \
+    --burst-user 100 --rate-user 0.01 || not_ok "api starts with default leases"
+TOKEN=$(login c@example.org 'cache-password-1')
+P="mft:$T_NAME:$$:$API_N:"
+check_eq "default lease (burst/20 = 5): one request, Redis gave 5 tokens" "200 99 95" \
+    "$(get "$Q") $(header RateLimit-Remaining) $(bucket_tokens "$P")"
+check "api stops" api_stop
+api_start --redis-url "redis://:private-pass@127.0.0.1:$REDIS_PORT/3" \
+    --burst-user 100 --rate-user 0.01 --rate-lease 10 || not_ok "api starts with --rate-lease 10"
+TOKEN=$(login c@example.org 'cache-password-1')
+P="mft:$T_NAME:$$:$API_N:"
+check_eq "--rate-lease 10: first request takes 10 tokens from Redis" "200 99 90" \
+    "$(get "$Q") $(header RateLimit-Remaining) $(bucket_tokens "$P")"
+seen=
+for i in $(seq 1 9); do seen="$seen $(get "$Q"):$(header RateLimit-Remaining)"; done
+check_eq "  the next 9 spend the lease: Remaining counts down" \
+    " 200:98 200:97 200:96 200:95 200:94 200:93 200:92 200:91 200:90" "$seen"
+check_eq "  without asking Redis" 90 "$(bucket_tokens "$P")"
+check_eq "  the 11th takes a new lease" "200 89 80" \
+    "$(get "$Q") $(header RateLimit-Remaining) $(bucket_tokens "$P")"
+sleep 1.2
+check_eq "  a lease unspent for a second is dropped, not kept" "200 79 70" \
+    "$(get "$Q") $(header RateLimit-Remaining) $(bucket_tokens "$P")"
+# A second replica on the same bucket (same key prefix): 79 tokens are left
+# in all (70 in Redis, 9 in the first replica's lease).
+API_A=$API
+"$MF_BIN/metriflow-api" --http-addr 127.0.0.1:0 --redis-prefix "$P" \
+    --redis-url "redis://:private-pass@127.0.0.1:$REDIS_PORT/3" \
+    --burst-user 100 --rate-user 0.01 --rate-lease 10 >"$T_OUT/api-b.log" 2>&1 &
+B_PID=$!
+for _ in $(seq 1 100); do
+    B_PORT=$(grep -oE 'msg="listening".* port=[0-9]+' "$T_OUT/api-b.log" 2>/dev/null | grep -oE 'port=[0-9]+' | cut -d= -f2)
+    [ -n "$B_PORT" ] && break
+    sleep 0.1
+done
+check "second replica starts" test -n "$B_PORT"
+ok_a=0 ok_b=0 last_a= last_b=
+for i in $(seq 1 60); do
+    API=$API_A; last_a=$(get "$Q"); [ "$last_a" = 200 ] && ok_a=$((ok_a + 1))
+    API=http://127.0.0.1:$B_PORT; last_b=$(get "$Q"); [ "$last_b" = 200 ] && ok_b=$((ok_b + 1))
+done
+API=$API_A
+check_eq "two replicas never get more than the shared bucket (79 left)" 1 \
+    "$([ $((ok_a + ok_b)) -le 79 ] && echo 1)"
+check_eq "  both were served from it, and both end refused" "1 429 429" \
+    "$([ "$ok_a" -gt 0 ] && [ "$ok_b" -gt 0 ] && echo 1) $last_a $last_b"
+check_eq "  the bucket in Redis is empty" 0 "$(bucket_tokens "$P")"
+kill -TERM "$B_PID"; wait "$B_PID"
+check_eq "second replica stops cleanly" 0 $?
+check "api stops cleanly" api_stop
 mf_done

@@ -9,8 +9,11 @@
 # benchmark's store); otherwise metriflow_api_bench, filled once with SQL:
 # MF_BENCH_PAGES pages (default 1000) x 10 years (2015-2024) of agg_day,
 # and agg_month / agg_year summed from it.
-# Settings: MF_BENCH_SECONDS (20), MF_BENCH_THREADS (API threads, 8),
-# MF_BENCH_BUILD (build-bench), MF_BENCH_API (the metriflow-api binary to
+# Settings: MF_BENCH_SECONDS (20), MF_BENCH_THREADS (API threads, default
+# the number of CPUs),
+# MF_BENCH_API_ARGS (more flags for the API, e.g. --rate-lease 1),
+# MF_BENCH_BUILD (build-bench), MF_BENCH_MODES (which rows, default
+# "cached uncached daily"), MF_BENCH_API (the metriflow-api binary to
 # measure, default the one just built: another build's, to compare two
 # versions side by side). Built without -Werror: a Release (-O3) build
 # may warn where the Debug build does not. Uses the local stack (tools/metriflow-local).
@@ -18,7 +21,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 SECONDS_RUN=${MF_BENCH_SECONDS:-20}
-API_THREADS=${MF_BENCH_THREADS:-8}
+API_THREADS=${MF_BENCH_THREADS:-$(nproc)}
 NPAGES=${MF_BENCH_PAGES:-1000}
 BUILD=${MF_BENCH_BUILD:-$ROOT/build-bench}
 OUT=$BUILD/bench-out
@@ -89,8 +92,10 @@ BENCH_PW=bench-password-$$
 sql "DELETE FROM app_user WHERE email = 'bench@example.org'"
 echo "$BENCH_PW" | "$BUILD/bin/metriflow-admin" user add bench@example.org --role viewer >/dev/null 2>&1
 PREFIX="mfbench:$$:"
+# shellcheck disable=SC2086 # MF_BENCH_API_ARGS: extra flags
 "${MF_BENCH_API:-$BUILD/bin/metriflow-api}" --http-addr 127.0.0.1:0 --threads "$API_THREADS" \
     --rate-user 1000000 --burst-user 100000000 --rate-auth 1000 --burst-auth 1000 \
+    ${MF_BENCH_API_ARGS:-} \
     --redis-prefix "$PREFIX" --log warn >"$OUT/api.log" 2>&1 &
 API_PID=$!
 trap 'kill -TERM $API_PID 2>/dev/null; wait $API_PID 2>/dev/null' EXIT
@@ -118,11 +123,12 @@ echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d
 # Warm the cached entry, then measure.
 curl -s -o /dev/null -H "Authorization: Bearer $TOKEN" \
     "$API/api/v1/reports/range?from=2015-03-10&to=2024-11-20&site=$(head -1 "$OUT/pages.tsv" | cut -f1)&page=$(head -1 "$OUT/pages.tsv" | cut -f2)"
-run cached 50
-run uncached 10
-run daily 10
+MODES=" ${MF_BENCH_MODES:-cached uncached daily} "
+case $MODES in *" cached "*) run cached 50 ;; esac
+case $MODES in *" uncached "*) run uncached 10 ;; esac
+case $MODES in *" daily "*) run daily 10 ;; esac
 # The same two at one connection: the latency of a request alone.
-MF_BENCH_SALT=1800 run uncached 1
-run daily 1
+case $MODES in *" uncached "*) MF_BENCH_SALT=1800 run uncached 1 ;; esac
+case $MODES in *" daily "*) run daily 1 ;; esac
 curl -s "$API/metrics" | grep -E '^metriflow_api_cache_(hits|misses)_total' | tr '\n' ' '
 echo
