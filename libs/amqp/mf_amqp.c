@@ -9,6 +9,7 @@
  * the basic.ack or basic.nack of its own sequence number.
  */
 #include "mf_amqp.h"
+#include "mf_time.h"
 
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
@@ -46,14 +47,6 @@ struct mf_amqp {
 };
 
 /* --- small helpers ------------------------------------------------------ */
-
-static int64_t
-now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static struct timeval
 tv_ms(int ms)
@@ -624,10 +617,10 @@ mf_amqp_error(const struct mf_amqp *a)
 static int
 wait_confirm(struct mf_amqp *a, int timeout_ms)
 {
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = mf_time_mono_ms() + timeout_ms;
 
     while (a->confirm == 0) {
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - mf_time_mono_ms();
         if (left <= 0) {
             snprintf(a->err, sizeof(a->err),
                      "RabbitMQ did not confirm a publish within %d ms",
@@ -779,7 +772,7 @@ mf_amqp_consume(struct mf_amqp *a, const char *stage, int prefetch)
 int
 mf_amqp_next(struct mf_amqp *a, struct mf_amqp_msg *m, int timeout_ms)
 {
-    int64_t deadline = now_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
+    int64_t deadline = mf_time_mono_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
 
     for (;;) {
         if (a->ring_len > 0) {
@@ -789,13 +782,13 @@ mf_amqp_next(struct mf_amqp *a, struct mf_amqp_msg *m, int timeout_ms)
             a->ring_len--;
             return MF_AMQP_OK;
         }
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - mf_time_mono_ms();
         int rc = pump(a, left <= 0              ? 0
                          : left > POLL_SLICE_MS ? POLL_SLICE_MS
                                                 : (int)left);
         if (rc == MF_AMQP_CONN_LOST)
             return rc;
-        if (rc == MF_AMQP_TIMEOUT && now_ms() >= deadline)
+        if (rc == MF_AMQP_TIMEOUT && mf_time_mono_ms() >= deadline)
             return MF_AMQP_TIMEOUT;
     }
 }
@@ -803,17 +796,17 @@ mf_amqp_next(struct mf_amqp *a, struct mf_amqp_msg *m, int timeout_ms)
 int
 mf_amqp_poll(struct mf_amqp *a, int ms)
 {
-    int64_t deadline = now_ms() + (ms < 0 ? 0 : ms);
+    int64_t deadline = mf_time_mono_ms() + (ms < 0 ? 0 : ms);
 
     /* At least one look, so that ms = 0 still services the link. */
     for (;;) {
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - mf_time_mono_ms();
         int rc = pump(a, left <= 0              ? 0
                          : left > POLL_SLICE_MS ? POLL_SLICE_MS
                                                 : (int)left);
         if (rc == MF_AMQP_CONN_LOST)
             return rc;
-        if (rc == MF_AMQP_TIMEOUT && now_ms() >= deadline)
+        if (rc == MF_AMQP_TIMEOUT && mf_time_mono_ms() >= deadline)
             return MF_AMQP_OK;
     }
 }

@@ -1,5 +1,6 @@
 /* mf_http: libmicrohttpd behind a route table. */
 #include "mf_http.h"
+#include "mf_time.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -47,14 +48,6 @@ struct mf_http_req {
     int too_large;
     int answered;
 };
-
-static int64_t
-mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* --- answers ----------------------------------------------------------- */
 
@@ -348,8 +341,8 @@ answer(struct mf_http_req *req, const struct mf_http_route *route,
 
     struct mf_http *h = req->h;
     if (h->cfg.done != NULL)
-        h->cfg.done(req, route, resp, (mono_ns() - req->start_ns) / 1000,
-                    h->cfg.user);
+        h->cfg.done(req, route, resp,
+                    (mf_time_mono_ns() - req->start_ns) / 1000, h->cfg.user);
     return rc;
 }
 
@@ -411,7 +404,7 @@ req_new(struct mf_http *h, struct MHD_Connection *c, const char *method,
     req->c = c;
     req->method = method;
     req->path = url;
-    req->start_ns = mono_ns();
+    req->start_ns = mf_time_mono_ns();
     unsigned long long n = atomic_fetch_add(&h->id_next, 1);
     snprintf(req->id, sizeof(req->id), "%08x%08llx", h->id_prefix,
              n & 0xffffffffULL);

@@ -1,5 +1,6 @@
 /* mf_redis: a locked pool of hiredis connections. */
 #include "mf_redis.h"
+#include "mf_time.h"
 
 #include <hiredis/hiredis.h>
 #include <pthread.h>
@@ -32,14 +33,6 @@ struct mf_redis {
     char sha[41]; /* of the one script in use, "" until loaded */
     const char *sha_of;
 };
-
-static int64_t
-now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Splits "[[user]:password@]host[:port][/db]" into r. */
 static int
@@ -198,7 +191,7 @@ acquire(struct mf_redis *r)
     }
     r->busy[slot] = 1;
     int need = r->conn[slot] == NULL;
-    int64_t now = now_ms();
+    int64_t now = mf_time_mono_ms();
     if (need && now < r->retry_at_ms) {
         r->busy[slot] = 0;
         pthread_mutex_unlock(&r->lock);
@@ -211,7 +204,7 @@ acquire(struct mf_redis *r)
     redisContext *c = connect_one(r);
     pthread_mutex_lock(&r->lock);
     if (c == NULL) {
-        r->retry_at_ms = now_ms() + BACKOFF_MS;
+        r->retry_at_ms = mf_time_mono_ms() + BACKOFF_MS;
         r->busy[slot] = 0;
         atomic_store(&r->up, 0);
         pthread_cond_signal(&r->freed);
@@ -233,7 +226,7 @@ release(struct mf_redis *r, int slot)
     if (c != NULL && c->err != 0) {
         redisFree(c);
         r->conn[slot] = NULL;
-        r->retry_at_ms = now_ms() + BACKOFF_MS;
+        r->retry_at_ms = mf_time_mono_ms() + BACKOFF_MS;
         atomic_store(&r->up, 0);
     } else {
         atomic_store(&r->up, 1);

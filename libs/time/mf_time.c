@@ -306,7 +306,19 @@ mf_time_format_date(int64_t days, char *buf, size_t n)
 double
 mf_time_mono_s(void)
 {
+    return (double)mf_time_mono_ns() / 1e9;
+}
+
+int64_t
+mf_time_mono_ms(void)
+{
+    return mf_time_mono_ns() / 1000000;
+}
+
+int64_t
+mf_time_mono_ns(void)
+{
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }

@@ -19,8 +19,11 @@
 #define MF_TS_MIN_SEC INT64_C(0)
 #define MF_TS_END_SEC INT64_C(7258118400)
 
-/* Seconds on the monotonic clock (for intervals, never for dates). */
+/* The monotonic clock (for intervals, never for dates): seconds,
+ * milliseconds and nanoseconds since an unspecified start. */
 double mf_time_mono_s(void);
+int64_t mf_time_mono_ms(void);
+int64_t mf_time_mono_ns(void);
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (month 1-12). */
 int64_t mf_days_from_civil(int64_t y, int m, int d);

@@ -14,6 +14,7 @@
 #include "mf_log.h"
 #include "mf_pg.h"
 #include "mf_sig.h"
+#include "mf_time.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -71,14 +72,6 @@ struct job {
 
     struct loader loaders[INGEST_LOADERS];
 };
-
-static int64_t
-now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 sleep_ms(long ms)
@@ -335,7 +328,7 @@ amqp_backoff(struct loader *l, int first_ms)
 {
     int d = l->amqp_backoff_ms ? l->amqp_backoff_ms * 2 : first_ms;
     l->amqp_backoff_ms = d > 30000 ? 30000 : d;
-    l->amqp_next_ms = now_ms() + l->amqp_backoff_ms;
+    l->amqp_next_ms = mf_time_mono_ms() + l->amqp_backoff_ms;
 }
 
 /* Tells the first stage about a committed batch. Best effort: the
@@ -349,7 +342,7 @@ notify(struct loader *l, int kind, int64_t batch_id)
                      (long long)batch_id);
 
     if (l->amqp == NULL) {
-        if (now_ms() < l->amqp_next_ms) {
+        if (mf_time_mono_ms() < l->amqp_next_ms) {
             ingest_metrics_notified(0);
             return;
         }
@@ -384,7 +377,7 @@ static int
 load_chunk(struct loader *l, struct chunk *c)
 {
     struct job *j = l->j;
-    int64_t t0 = now_ms(), t1;
+    int64_t t0 = mf_time_mono_ms(), t1;
 
     for (;;) {
         if ((l->pg == NULL || !mf_pg_alive(l->pg)) && pg_ready(l) != 0) {
@@ -411,7 +404,7 @@ load_chunk(struct loader *l, struct chunk *c)
                 "first_ord=%lld error=%s", (long long)c->first_ord,
                 mf_pg_error(l->pg));
     }
-    t1 = now_ms();
+    t1 = mf_time_mono_ms();
     ingest_metrics_chunk(c->accepted, c->rejected, (double)(t1 - t0) / 1000.0);
     pthread_mutex_lock(&j->mu);
     j->res->accepted += c->accepted[1] + c->accepted[2];
@@ -425,7 +418,7 @@ load_chunk(struct loader *l, struct chunk *c)
              "commit_ms=%lld notify_ms=%lld",
              (long long)c->first_ord, c->records, (long long)c->batch_id[1],
              (long long)c->batch_id[2], (long long)(t1 - t0),
-             (long long)(now_ms() - t1));
+             (long long)(mf_time_mono_ms() - t1));
     return 0;
 }
 

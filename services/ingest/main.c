@@ -14,6 +14,7 @@
 #include "mf_log.h"
 #include "mf_metrics.h"
 #include "mf_sig.h"
+#include "mf_time.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -45,14 +46,6 @@ struct oneshot {
     const struct job_opts *o;
     struct job_result *res;
 };
-
-static double
-now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void
 log_result(const char *path, const struct job_result *r, double secs)
@@ -90,9 +83,9 @@ oneshot_worker(void *arg)
             w->res[i].stopped = true;
             continue;
         }
-        double t0 = now_s();
+        double t0 = mf_time_mono_s();
         job_run(w->files[i], w->o, &w->res[i]);
-        log_result(w->files[i], &w->res[i], now_s() - t0);
+        log_result(w->files[i], &w->res[i], mf_time_mono_s() - t0);
     }
     return NULL;
 }
@@ -110,7 +103,7 @@ progress_main(void *arg)
     while (!p->done) {
         for (int i = 0; i < 10 && !p->done; i++)
             usleep(100000);
-        double el = now_s() - p->t0;
+        double el = mf_time_mono_s() - p->t0;
         long long n = ingest_progress_records;
         fprintf(stderr, "\r%lld records, %.0f records/s, %.0f s elapsed ", n,
                 el > 0 ? (double)n / el : 0.0, el);
@@ -124,7 +117,7 @@ run_oneshot(struct mf_cli *cli, const struct job_opts *o, int jobs)
 {
     struct job_result *res = calloc((size_t)cli->nargs, sizeof(*res));
     struct oneshot w = {cli->args, cli->nargs, 0, o, res};
-    struct progress prog = {0, now_s()};
+    struct progress prog = {0, mf_time_mono_s()};
     pthread_t th[16], pth;
     int nth = jobs < cli->nargs ? jobs : cli->nargs, started = 0;
     bool show = isatty(STDERR_FILENO) &&
@@ -156,7 +149,7 @@ run_oneshot(struct mf_cli *cli, const struct job_opts *o, int jobs)
         if (res[i].failed || res[i].stopped)
             failed++;
     }
-    double secs = now_s() - prog.t0;
+    double secs = mf_time_mono_s() - prog.t0;
     mf_info("ingest finished",
             "files=%d failed_files=%d records=%lld accepted=%lld "
             "rejected=%lld seconds=%.2f records_per_s=%.0f",

@@ -4,6 +4,7 @@
 #include "mf_log.h"
 #include "mf_metrics.h"
 #include "mf_pg.h"
+#include "mf_time.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,14 +14,6 @@ static struct mf_metric *runs, *acked, *pending, *oldest;
 static char stage_name[32];
 static double refresh_every, next_refresh;
 static int refresh_failed;
-
-static double
-clock_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 void
 worker_metrics_register(const char *stage, int refresh_s)
@@ -60,7 +53,7 @@ worker_metrics_tick(struct mf_pg *pg)
 {
     const char *params[1] = {stage_name};
     struct mf_pg_res *r = NULL;
-    double now = clock_s();
+    double now = mf_time_mono_s();
 
     if (pg == NULL || pending == NULL || now < next_refresh)
         return;

@@ -20,6 +20,7 @@
 #include "mf_metrics.h"
 #include "mf_pg.h"
 #include "mf_sig.h"
+#include "mf_time.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -125,14 +126,6 @@ worker_default_batch(const char *stage)
     return 2000;
 }
 
-static int64_t
-now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int
 stopping(void)
 {
@@ -147,10 +140,10 @@ stopping(void)
 static void
 pause_ms(struct worker *w, int ms)
 {
-    int64_t end = now_ms() + ms;
+    int64_t end = mf_time_mono_ms() + ms;
 
     while (!stopping()) {
-        int64_t left = end - now_ms();
+        int64_t left = end - mf_time_mono_ms();
         if (left <= 0)
             return;
         int slice = left > 100 ? 100 : (int)left;
@@ -319,14 +312,14 @@ stage_call_retry(struct worker *w, long long *units, char *err, size_t errlen)
     int delay = 10;
 
     for (int attempt = 1;; attempt++) {
-        int64_t t0 = now_ms();
+        int64_t t0 = mf_time_mono_ms();
         int rc = stage_call(w, units, err, errlen);
         if (rc == MF_PG_OK) {
             mf_metrics_add(metric.calls, 1);
             worker_metrics_run(*units);
             mf_metrics_add(metric.units, *units);
             mf_metrics_observe(metric.call_seconds,
-                               (double)(now_ms() - t0) / 1000.0);
+                               (double)(mf_time_mono_ms() - t0) / 1000.0);
         }
         if (rc != MF_PG_ERR || !is_conflict(mf_pg_sqlstate(w->pg)) ||
             attempt >= RETRY_CONFLICTS)
@@ -366,7 +359,7 @@ drain(struct worker *w, long long *units, int *calls, char *err, size_t errlen)
          * next stage start on what committed (the stages pipeline instead
          * of waiting for each other's drains to end). */
         if (w->amqp != NULL && mf_amqp_poll(w->amqp, 0) == MF_AMQP_OK &&
-            now_ms() - w->last_notice_ms >= NOTICE_EVERY_MS)
+            mf_time_mono_ms() - w->last_notice_ms >= NOTICE_EVERY_MS)
             notify_next(w);
     }
 }
@@ -391,7 +384,7 @@ notify_next(struct worker *w)
     int rc =
         mf_amqp_publish(w->amqp, w->next, body, (size_t)n, CONFIRM_TIMEOUT_MS);
     if (rc == MF_AMQP_OK) {
-        w->last_notice_ms = now_ms();
+        w->last_notice_ms = mf_time_mono_ms();
         mf_metrics_add(metric.notices, 1);
         mf_debug("notified the next stage", "next=%s units=%lld", w->next,
                  w->owed_units);
@@ -550,7 +543,7 @@ fail_batch(struct worker *w, uint64_t batch, const char *err)
 static void
 process_batch(struct worker *w)
 {
-    int64_t t0 = now_ms();
+    int64_t t0 = mf_time_mono_ms();
     long long units = 0;
     int calls = 0, valid = 0, failed = 0;
     char err[ERR_MAX] = "";
@@ -590,12 +583,12 @@ process_batch(struct worker *w)
     }
     if (ack_batch(w) != MF_AMQP_OK)
         goto lost;
-    w->next_sweep_ms = now_ms() + (int64_t)w->cfg->sweep_s * 1000;
+    w->next_sweep_ms = mf_time_mono_ms() + (int64_t)w->cfg->sweep_s * 1000;
     mf_info("batch done",
             "batch=%llu msgs=%d units=%lld calls=%d failed=%d "
             "duration_ms=%lld",
             (unsigned long long)batch, w->nitems, units, calls, failed,
-            (long long)(now_ms() - t0));
+            (long long)(mf_time_mono_ms() - t0));
     drop_batch(w);
     return;
 lost:
@@ -627,7 +620,7 @@ collect_batch(struct worker *w, int timeout_ms)
 static void
 sweep(struct worker *w)
 {
-    int64_t t0 = now_ms();
+    int64_t t0 = mf_time_mono_ms();
     long long units = 0;
     int calls = 0;
     char err[ERR_MAX] = "", q[160];
@@ -639,10 +632,10 @@ sweep(struct worker *w)
         mf_error("sweep failed", "error=%s", mf_log_q(q, sizeof(q), err));
     if (units > 0)
         mf_info("sweep found work", "units=%lld calls=%d duration_ms=%lld",
-                units, calls, (long long)(now_ms() - t0));
+                units, calls, (long long)(mf_time_mono_ms() - t0));
     else
         mf_debug("sweep found nothing", "duration_ms=%lld",
-                 (long long)(now_ms() - t0));
+                 (long long)(mf_time_mono_ms() - t0));
     if (notify_next(w) == MF_AMQP_CONN_LOST)
         amqp_lost(w);
 }
@@ -661,7 +654,7 @@ loop(struct worker *w)
             amqp_lost(w);
             continue;
         }
-        int64_t now = now_ms();
+        int64_t now = mf_time_mono_ms();
         if (now >= w->next_sweep_ms) {
             sweep(w);
             continue;
@@ -691,7 +684,7 @@ worker_run(const struct worker_config *cfg)
         mf_error("out of memory", "prefetch=%d", cfg->prefetch);
         return 1;
     }
-    srand((unsigned)now_ms() ^ (unsigned)getpid());
+    srand((unsigned)mf_time_mono_ms() ^ (unsigned)getpid());
     register_metrics(cfg->stage);
     int port = 0;
     char err[256], q[160];

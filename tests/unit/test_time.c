@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
@@ -240,6 +241,25 @@ test_unix_and_intervals(void **state)
     }
 }
 
+/* The three monotonic readings agree with each other and with a sleep. */
+static void
+test_monotonic(void **state)
+{
+    (void)state;
+    int64_t ns0 = mf_time_mono_ns(), ms0 = mf_time_mono_ms();
+    double s0 = mf_time_mono_s();
+    struct timespec nap = {0, 20 * 1000 * 1000};
+    nanosleep(&nap, NULL);
+    int64_t ns1 = mf_time_mono_ns(), ms1 = mf_time_mono_ms();
+    double s1 = mf_time_mono_s();
+    assert_true(ns1 - ns0 >= 20 * 1000 * 1000);
+    assert_true(ms1 - ms0 >= 19); /* ms truncate: 20 ms may read as 19 */
+    assert_true(s1 - s0 >= 0.019);
+    /* ms is ns truncated, s the same clock in seconds */
+    assert_true(ms0 >= ns0 / 1000000 && ms0 - ns0 / 1000000 <= 1000);
+    assert_true(s0 * 1e9 >= (double)ns0 && s0 * 1e9 - (double)ns0 < 1e9);
+}
+
 int
 main(void)
 {
@@ -253,6 +273,7 @@ main(void)
         cmocka_unit_test(test_offsets_cross_days_and_years),
         cmocka_unit_test(test_every_month_length),
         cmocka_unit_test(test_unix_and_intervals),
+        cmocka_unit_test(test_monotonic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -127,14 +127,6 @@ expand_short(int argc, char **argv, char **spare)
     return out;
 }
 
-static double
-now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 struct run {
     struct gen *g;
     struct gen_par *par;
@@ -147,7 +139,7 @@ struct run {
 static void
 progress(const struct run *r, int final)
 {
-    double el = now_s() - r->t0;
+    double el = mf_time_mono_s() - r->t0;
     fprintf(stderr, "\rmetriflow-gen: %llu records, %.2f M records/s, %.1f s%s",
             (unsigned long long)r->records,
             el > 0 ? (double)r->records / el / 1e6 : 0.0, el,
@@ -181,8 +173,8 @@ generate(struct run *r, char *err, size_t errlen)
             r->bytes += pieces[i].len;
         }
         r->records += n;
-        if (tty && now_s() - last > 0.5) {
-            last = now_s();
+        if (tty && mf_time_mono_s() - last > 0.5) {
+            last = mf_time_mono_s();
             progress(r, 0);
         }
     }
@@ -279,7 +271,7 @@ main(int argc, char **argv)
         mf_error("cannot set up the writers", "error=\"%s\"", err);
         goto out;
     }
-    r.t0 = now_s();
+    r.t0 = mf_time_mono_s();
     if (generate(&r, err, sizeof(err)) != 0) {
         mf_error("generation failed", "error=\"%s\"", err);
         goto out;
@@ -291,7 +283,7 @@ main(int argc, char **argv)
         mf_error("cannot finish the output", "error=\"%s\"", err);
         goto out;
     }
-    double el = now_s() - r.t0;
+    double el = mf_time_mono_s() - r.t0;
     gen_done(r.g, &c);
     mf_info("done",
             "source=%s format=%s records=%llu grid=%llu late=%llu "
