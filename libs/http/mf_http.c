@@ -23,6 +23,7 @@ struct mf_http {
     int port;
     unsigned id_prefix;
     atomic_ullong id_next;
+    atomic_int deferred; /* requests suspended by mf_http_defer */
 };
 
 struct mf_http_resp {
@@ -47,6 +48,14 @@ struct mf_http_req {
     size_t len, cap;
     int too_large;
     int answered;
+    /* mf_http_defer: set by the handler; after the handler returns the
+     * connection is suspended, start is called, and once mf_http_resume
+     * wakes it, cont finishes the answer in resp. */
+    void (*start)(struct mf_http_req *req, void *arg);
+    void (*cont)(struct mf_http_req *req, struct mf_http_resp *resp, void *arg);
+    void *arg;
+    struct mf_http_resp *resp;
+    const struct mf_http_route *route;
 };
 
 /* --- answers ----------------------------------------------------------- */
@@ -386,8 +395,60 @@ dispatch(struct mf_http_req *req)
     } else {
         h->cfg.handle(req, route, &resp, h->cfg.user);
     }
+    if (req->start != NULL) {
+        /* Deferred: keep what the handler wrote, suspend, and only then
+         * let the work start, so its mf_http_resume always finds the
+         * connection suspended. */
+        req->resp = malloc(sizeof(*req->resp));
+        if (req->resp == NULL) {
+            req->start = NULL;
+            mf_http_resp_problem(&resp, 500, "Internal error", "Out of memory.",
+                                 NULL);
+            req->cont(req, NULL, req->arg); /* lets the owner free arg */
+        } else {
+            *req->resp = resp;
+            req->route = route;
+            atomic_fetch_add(&h->deferred, 1);
+            MHD_suspend_connection(req->c);
+            req->start(req, req->arg);
+            return MHD_YES;
+        }
+    }
     enum MHD_Result rc = answer(req, route, &resp);
     resp_free(&resp);
+    return rc;
+}
+
+void
+mf_http_defer(struct mf_http_req *req,
+              void (*start)(struct mf_http_req *req, void *arg),
+              void (*cont)(struct mf_http_req *req, struct mf_http_resp *resp,
+                           void *arg),
+              void *arg)
+{
+    req->start = start;
+    req->cont = cont;
+    req->arg = arg;
+}
+
+void
+mf_http_resume(struct mf_http_req *req)
+{
+    MHD_resume_connection(req->c);
+}
+
+/* The second call for a deferred request, after mf_http_resume. */
+static enum MHD_Result
+finish_deferred(struct mf_http_req *req)
+{
+    struct mf_http_resp *resp = req->resp;
+    req->resp = NULL;
+    req->start = NULL;
+    req->cont(req, resp, req->arg);
+    enum MHD_Result rc = answer(req, req->route, resp);
+    resp_free(resp);
+    free(resp);
+    atomic_fetch_sub(&req->h->deferred, 1);
     return rc;
 }
 
@@ -481,6 +542,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
     }
     if (req->answered)
         return MHD_YES;
+    if (req->resp != NULL)
+        return finish_deferred(req);
     return dispatch(req);
 }
 
@@ -543,8 +606,9 @@ mf_http_start(const struct mf_http_config *cfg, struct mf_http **out, char *err,
         h->id_prefix = (unsigned)getpid();
 
     h->d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC, 0, NULL,
-        NULL, on_request, h, MHD_OPTION_THREAD_POOL_SIZE,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+            MHD_ALLOW_SUSPEND_RESUME,
+        0, NULL, NULL, on_request, h, MHD_OPTION_THREAD_POOL_SIZE,
         (unsigned)cfg->threads, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)(cfg->max_conn ? cfg->max_conn : 1024),
         MHD_OPTION_CONNECTION_TIMEOUT,
@@ -581,6 +645,15 @@ mf_http_stop(struct mf_http *h, int wait_ms)
             MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
         if (di == NULL || di->num_connections == 0)
             break;
+        struct timespec ts = {0, 20 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    /* A deferred request's owner still holds it: stopping the daemon now
+     * would free it under the owner's feet. Give them the same time
+     * again; if one is still out, leave the daemon to the process exit. */
+    for (int waited = 0; atomic_load(&h->deferred) > 0; waited += 20) {
+        if (waited >= wait_ms)
+            return;
         struct timespec ts = {0, 20 * 1000000};
         nanosleep(&ts, NULL);
     }

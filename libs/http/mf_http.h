@@ -91,6 +91,24 @@ const char *mf_http_req_client(const struct mf_http_req *req);
 /* This request's id (also sent as X-Request-Id). */
 const char *mf_http_req_id(const struct mf_http_req *req);
 
+/*
+ * Deferral, for a handler whose answer waits on work done elsewhere. The
+ * handler calls mf_http_defer and returns; the connection is then
+ * suspended (its pool thread serves the others) and start(req, arg) is
+ * called once, on that thread. Whoever does the work calls
+ * mf_http_resume(req) from any thread when it is done, and must not touch
+ * req after that; cont(req, resp, arg) then runs on a pool thread with the
+ * answer the handler had begun (its headers kept) and finishes it. cont
+ * owns arg from then on. With resp NULL, cont is only told to free arg
+ * (the deferral failed; the request is answered 500).
+ */
+void mf_http_defer(struct mf_http_req *req,
+                   void (*start)(struct mf_http_req *req, void *arg),
+                   void (*cont)(struct mf_http_req *req,
+                                struct mf_http_resp *resp, void *arg),
+                   void *arg);
+void mf_http_resume(struct mf_http_req *req);
+
 /* --- the answer ------------------------------------------------------- */
 
 /* Answers with json (the reference is taken), compact, reals with 12

@@ -1,4 +1,4 @@
-/* mf_http: RFC 9457 problem documents. */
+/* mf_http: RFC 9457 problem documents; deferred answers over a socket. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,8 +8,15 @@
 
 #include "mf_http.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 static void
 test_problem_fields(void **state)
@@ -87,6 +94,135 @@ test_problem_types(void **state)
     }
 }
 
+/* --- deferral ------------------------------------------------------------ */
+
+/* A handler that defers: a thread resumes the request 300 ms later, and
+ * cont writes the body; the header the handler set must survive, and the
+ * server's one pool thread must answer others meanwhile. */
+struct later {
+    struct mf_http_req *req;
+    int started, continued, freed;
+};
+
+static void *
+resume_later(void *arg)
+{
+    struct later *l = arg;
+    struct timespec ts = {0, 300 * 1000000};
+    nanosleep(&ts, NULL);
+    mf_http_resume(l->req);
+    return NULL;
+}
+
+static void
+later_start(struct mf_http_req *req, void *arg)
+{
+    struct later *l = arg;
+    l->req = req;
+    l->started++;
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, resume_later, l), 0);
+    pthread_detach(t);
+}
+
+static void
+later_cont(struct mf_http_req *req, struct mf_http_resp *resp, void *arg)
+{
+    (void)req;
+    struct later *l = arg;
+    l->continued++;
+    if (resp != NULL)
+        mf_http_resp_text(resp, 200, "text/plain", "later", 5);
+}
+
+static struct later the_later;
+
+static void
+defer_handle(struct mf_http_req *req, const struct mf_http_route *route,
+             struct mf_http_resp *resp, void *user)
+{
+    (void)user;
+    if (route->id == 1) {
+        mf_http_resp_header(resp, "X-Before", "kept");
+        mf_http_defer(req, later_start, later_cont, &the_later);
+    } else {
+        mf_http_resp_text(resp, 200, "text/plain", "now", 3);
+    }
+}
+
+/* One GET on a new connection; the whole answer into buf. */
+static void
+get(int port, const char *path, char *buf, size_t n)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sin = {0};
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons((uint16_t)port);
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    char req[128];
+    int len = snprintf(
+        req, sizeof(req),
+        "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path);
+    assert_int_equal(write(fd, req, (size_t)len), len);
+    size_t got = 0;
+    ssize_t r;
+    while (got + 1 < n && (r = read(fd, buf + got, n - 1 - got)) > 0)
+        got += (size_t)r;
+    buf[got] = '\0';
+    close(fd);
+}
+
+struct getter {
+    int port;
+    char buf[4096];
+};
+
+static void *
+get_later(void *arg)
+{
+    struct getter *g = arg;
+    get(g->port, "/later", g->buf, sizeof(g->buf));
+    return NULL;
+}
+
+static void
+test_defer_resume(void **state)
+{
+    (void)state;
+    static const struct mf_http_route routes[] = {{"GET", "/later", 1},
+                                                  {"GET", "/now", 2}};
+    struct mf_http_config cfg = {
+        .addr = "127.0.0.1:0",
+        .threads = 1,
+        .max_body = 1024,
+        .timeout_s = 5,
+        .routes = routes,
+        .nroutes = 2,
+        .handle = defer_handle,
+    };
+    struct mf_http *h = NULL;
+    char err[128], buf[4096];
+    assert_int_equal(mf_http_start(&cfg, &h, err, sizeof(err)), 0);
+    struct getter g = {mf_http_port(h), {0}};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, get_later, &g), 0);
+    struct timespec ts = {0, 100 * 1000000};
+    nanosleep(&ts, NULL);
+    /* The one pool thread is free while /later waits. */
+    get(g.port, "/now", buf, sizeof(buf));
+    assert_non_null(strstr(buf, "\r\n\r\nnow"));
+    assert_int_equal(the_later.started, 1);
+    assert_int_equal(the_later.continued, 0);
+    pthread_join(t, NULL);
+    assert_non_null(strstr(g.buf, "HTTP/1.1 200"));
+    assert_non_null(strstr(g.buf, "X-Before: kept"));
+    assert_non_null(strstr(g.buf, "\r\n\r\nlater"));
+    assert_int_equal(the_later.continued, 1);
+    mf_http_stop(h, 1000);
+}
+
 int
 main(void)
 {
@@ -95,6 +231,7 @@ main(void)
         cmocka_unit_test(test_problem_without_field),
         cmocka_unit_test(test_problem_escapes),
         cmocka_unit_test(test_problem_types),
+        cmocka_unit_test(test_defer_resume),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
