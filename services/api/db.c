@@ -35,7 +35,9 @@ conn(void)
     char err[256];
     if (mf_pg_connect(api_g.pg_url, "metriflow-api", &pg, err, sizeof(err)) !=
         MF_PG_OK) {
-        mf_error("cannot connect to PostgreSQL", "reason=\"%s\"", err);
+        char q[300];
+        mf_error("cannot connect to PostgreSQL", "reason=%s",
+                 mf_log_q(q, sizeof(q), err));
         return NULL;
     }
     pthread_setspecific(conn_key, pg);
