@@ -166,6 +166,24 @@ void api_redis_state(int ok);
 int api_rate_take(const char *key, const struct api_bucket *b,
                   long long *remaining, long long *reset_s, long long *retry_s);
 
+/* --- lookup.c: page lookups of /reports/range, batched ---------------- */
+
+/* A lookup of (site, path): queued by a deferred request (mf_http_defer),
+ * answered by the lookup thread, which then resumes req. */
+struct api_lookup {
+    struct mf_http_req *req;
+    const char *site, *path;
+    char id[24], version[24];
+    int rc; /* 1 found, 0 no such page, -1 database error (logged) */
+    struct api_lookup *next;
+};
+
+int api_lookup_start(void);
+/* Queues l; its request must be suspended already (mf_http_defer's start). */
+void api_lookup_queue(struct api_lookup *l);
+/* Answers what is queued, then ends the thread: after mf_http_stop. */
+void api_lookup_stop(void);
+
 /* --- text.c: a growing text buffer ------------------------------------ */
 
 /* Start as {0}; after a failed allocation failed is set and later calls do
@@ -201,6 +219,8 @@ void api_lcache_put(const char *key, const char *body, size_t len, int ttl_s);
 void api_metrics_request(int route, int status, int64_t usec);
 void api_metrics_cache(int hit);
 void api_metrics_limited(void);
+/* n page lookups answered by one round trip (lookup.c). */
+void api_metrics_lookups(int n);
 
 /* The embedded OpenAPI document (openapi_embed.c). */
 extern const char api_openapi_json[];

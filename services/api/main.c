@@ -404,6 +404,8 @@ main(int argc, char **argv)
         .done = on_done,
     };
     char err[256];
+    if (api_lookup_start() != 0)
+        goto out;
     if (mf_http_start(&hc, &http, err, sizeof(err)) != 0) {
         mf_error("cannot start the HTTP server", "reason=\"%s\"", err);
         goto out;
@@ -418,6 +420,7 @@ main(int argc, char **argv)
     mf_info("stopped", NULL);
     rc = 0;
 out:
+    api_lookup_stop(); /* after the server: it answers what is deferred */
     free(routes);
     mf_static_close(web);
     api_db_close();

@@ -20,6 +20,7 @@ static atomic_ullong requests[NROUTE][NSTATUS];
 static atomic_ullong latency[NROUTE][NBUCKET + 1];
 static atomic_ullong latency_sum_us[NROUTE];
 static atomic_ullong cache_hits, cache_misses, limited;
+static atomic_ullong lookups, lookup_trips;
 
 void
 api_metrics_request(int route, int status, int64_t usec)
@@ -52,6 +53,13 @@ void
 api_metrics_limited(void)
 {
     atomic_fetch_add(&limited, 1);
+}
+
+void
+api_metrics_lookups(int n)
+{
+    atomic_fetch_add(&lookups, (unsigned long long)n);
+    atomic_fetch_add(&lookup_trips, 1);
 }
 
 static const char *
@@ -134,10 +142,19 @@ api_metrics(struct mf_http_req *req, const struct api_caller *who,
         "# HELP metriflow_api_rate_limited_total Requests refused with "
         "429.\n# TYPE metriflow_api_rate_limited_total counter\n"
         "metriflow_api_rate_limited_total %llu\n"
+        "# HELP metriflow_api_page_lookups_total Page lookups of range "
+        "requests.\n# TYPE metriflow_api_page_lookups_total counter\n"
+        "metriflow_api_page_lookups_total %llu\n"
+        "# HELP metriflow_api_page_lookup_round_trips_total Queries that "
+        "answered them (one per batch).\n"
+        "# TYPE metriflow_api_page_lookup_round_trips_total counter\n"
+        "metriflow_api_page_lookup_round_trips_total %llu\n"
         "# HELP metriflow_api_redis_up 1 while Redis answers.\n"
         "# TYPE metriflow_api_redis_up gauge\nmetriflow_api_redis_up %d\n",
         atomic_load(&cache_hits), atomic_load(&cache_misses),
-        atomic_load(&limited), api_g.redis != NULL && mf_redis_up(api_g.redis));
+        atomic_load(&limited), atomic_load(&lookups),
+        atomic_load(&lookup_trips),
+        api_g.redis != NULL && mf_redis_up(api_g.redis));
     if (t.failed) {
         free(t.p);
         mf_http_resp_problem(resp, 500, "Internal error", "Out of memory.",

@@ -596,19 +596,81 @@ range_compute(const struct api_page *pg, const char *id, int64_t a, int64_t b,
     return o;
 }
 
+/* A range request while its page lookup is out (lookup.c). */
+struct range_job {
+    struct api_lookup lookup;
+    struct api_query q;
+    struct api_page pg;
+    int64_t a, b;
+};
+
+static void range_answer(const struct api_page *pg, const char *id,
+                         const char *version, int64_t a, int64_t b,
+                         const struct api_query *q, struct mf_http_resp *resp);
+
+static void
+range_start(struct mf_http_req *req, void *arg)
+{
+    (void)req;
+    api_lookup_queue(&((struct range_job *)arg)->lookup);
+}
+
+static void
+range_cont(struct mf_http_req *req, struct mf_http_resp *resp, void *arg)
+{
+    struct range_job *j = arg;
+    if (resp != NULL) {
+        char ctx[48];
+        snprintf(ctx, sizeof(ctx), "req=%s", mf_http_req_id(req));
+        mf_log_set_context(ctx);
+        if (j->lookup.rc < 0)
+            api_db_unavailable(resp);
+        else if (j->lookup.rc == 0)
+            mf_http_resp_problem(resp, 404, "Page not found",
+                                 "No page with this path on this site.",
+                                 "page");
+        else
+            range_answer(&j->pg, j->lookup.id, j->lookup.version, j->a, j->b,
+                         &j->q, resp);
+    }
+    free(j);
+}
+
+/* The page is looked up by the lookup thread, with the lookups of the
+ * other requests waiting at the same time; the answer is finished in
+ * range_cont. */
 void
 api_range(struct mf_http_req *req, const struct api_caller *who,
           struct mf_http_resp *resp)
 {
-    struct api_query q;
-    struct api_page pg;
-    int64_t a, b;
-    char id[24], version[24], key[128];
-    if (start(req, QP_SITE | QP_PAGE | QP_FROM | QP_TO, 1, &q, &pg, resp) !=
-            0 ||
-        range_span(&q, &a, &b, resp) != 0 ||
-        find_page(&pg, id, version, resp) != 0)
+    (void)who;
+    struct range_job *j = malloc(sizeof(*j));
+    if (j == NULL) {
+        mf_http_resp_problem(resp, 500, "Internal error", "Out of memory.",
+                             NULL);
         return;
+    }
+    if (start(req, QP_SITE | QP_PAGE | QP_FROM | QP_TO, 1, &j->q, &j->pg,
+              resp) != 0 ||
+        range_span(&j->q, &j->a, &j->b, resp) != 0) {
+        free(j);
+        return;
+    }
+    j->lookup.req = req;
+    j->lookup.site = j->pg.site;
+    j->lookup.path = j->pg.path;
+    mf_http_defer(req, range_start, range_cont, j);
+}
+
+/* The answer for page id at data version vers: from the process's copy,
+ * from Redis, or computed from the levels and then stored. */
+static void
+range_answer(const struct api_page *pg, const char *id, const char *vers,
+             int64_t a, int64_t b, const struct api_query *q,
+             struct mf_http_resp *resp)
+{
+    char version[24], key[128];
+    snprintf(version, sizeof(version), "%s", vers);
 
     /* The key names the page's data version: once an aggregate of the
      * page changes, the version moves and the old entry is never read. */
@@ -639,7 +701,7 @@ api_range(struct mf_http_req *req, const struct api_caller *who,
         }
     }
     api_metrics_cache(0);
-    json_t *o = range_compute(&pg, id, a, b, &q, version, resp);
+    json_t *o = range_compute(pg, id, a, b, q, version, resp);
     if (o == NULL)
         return;
     char *body = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(12));
