@@ -12,7 +12,12 @@
 # 4. Timed: LATE GA records ingested into that store, half for hours before
 #    the stored ones (late data), half corrections of stored identities,
 #    until idle again.
-# Prints the times and each stage's busy seconds (mf_pipeline_status).
+# 5. With MF_BENCH_SETTLED=1: waits until no autovacuum worker has run for
+#    10 s (at most 20 minutes), then a second wave like 4 (other hours,
+#    other corrected values), timed the same way: the late wave into a
+#    settled store, against the first one that directly follows the load.
+# Prints the times and each stage's busy seconds (mf_pipeline_status), and
+# how many autovacuum workers ran when each late wave started.
 # MF_BENCH_WORKER_ARGS adds flags to every worker (e.g. "--batch 250").
 # Needs the local stack (MF_LOCAL_DIR) and a build (MF_BIN, default
 # build/bin).
@@ -46,6 +51,11 @@ done
 "$BIN/metriflow-gen" --seed 4 --pages "$PAGES" --start 2019-06-01 --source ga \
     --records $((LATE / 2)) -o "$DIR/late-past.ndjson" 2>/dev/null
 gen --source ga --records $((LATE - LATE / 2)) --corrections 0.6 -o "$DIR/late-corr.ndjson"
+# the second wave: other past hours, and the stored grid with other values
+"$BIN/metriflow-gen" --seed 5 --pages "$PAGES" --start 2019-01-01 --source ga \
+    --records $((LATE / 2)) -o "$DIR/late2-past.ndjson" 2>/dev/null
+"$BIN/metriflow-gen" --seed 6 --pages "$PAGES" --start 2020-01-01 --source ga \
+    --records $((LATE - LATE / 2)) --corrections 0.6 -o "$DIR/late2-corr.ndjson" 2>/dev/null
 
 pids=()
 stop_workers() {
@@ -85,9 +95,25 @@ wait_idle
 echo "pipeline: ingest start to idle in $(since "$t0") s ($WORKERS worker(s) per stage)"
 psql "$METRIFLOW_PG_URL" -X -c "SELECT stage, units, runs, round(busy_s::numeric, 1) AS busy_s FROM mf_pipeline_status()"
 
-t1=$(now)
-"$BIN/metriflow-ingest" --source ga "$DIR/late-past.ndjson" "$DIR/late-corr.ndjson" \
-    >"$DIR/ingest-late.log" 2>&1
-wait_idle
-echo "late: $LATE late and corrected records, ingest start to idle in $(since "$t1") s"
+autovacuums() {
+    psql "$METRIFLOW_PG_URL" -qAtX -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'"
+}
+late_wave() { # late_wave NAME PAST CORR
+    local av t1
+    av=$(autovacuums)
+    t1=$(now)
+    "$BIN/metriflow-ingest" --source ga "$2" "$3" >"$DIR/ingest-$1.log" 2>&1
+    wait_idle
+    echo "$1: $LATE late and corrected records, ingest start to idle in $(since "$t1") s ($av autovacuum workers running at the start)"
+}
+late_wave late "$DIR/late-past.ndjson" "$DIR/late-corr.ndjson"
+if [ "${MF_BENCH_SETTLED:-}" = 1 ]; then
+    t2=$(now) quiet=0
+    while [ "$quiet" -lt 50 ] && [ "$(echo "$(now) - $t2 < 1200" | bc)" = 1 ]; do
+        if [ "$(autovacuums)" = 0 ]; then quiet=$((quiet + 1)); else quiet=0; fi
+        sleep 0.2
+    done
+    echo "settled: $(since "$t2") s until no autovacuum worker ran for 10 s"
+    late_wave late-settled "$DIR/late2-past.ndjson" "$DIR/late2-corr.ndjson"
+fi
 psql "$METRIFLOW_PG_URL" -qAtX -c "SELECT 'rows: staged ' || (SELECT count(*) FROM staged_ga) + (SELECT count(*) FROM staged_psi) || ', hour ' || (SELECT count(*) FROM agg_hour) || ', interval ' || (SELECT count(*) FROM agg_interval) || ', day ' || (SELECT count(*) FROM agg_day)"
