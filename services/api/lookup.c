@@ -7,9 +7,9 @@
  * was most of what a hit cost: the pool thread waited on it while the
  * other connections it serves waited on the thread. Now the range route
  * queues the lookup and defers the request (mf_http_defer), the pool
- * thread goes on to its other connections, and this thread sends every
- * lookup that is queued as one pipeline of prepared queries, then resumes
- * the requests. A lookup is only sent after it was queued, so it reads
+ * thread goes on to its other connections, and this thread asks for the
+ * pages of every lookup that is queued with one query, then resumes the
+ * requests. A lookup is only sent after it was queued, so it reads
  * every commit that came before the request, as a query of its own would.
  */
 #include "api.h"
