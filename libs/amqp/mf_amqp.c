@@ -592,8 +592,7 @@ mf_amqp_reconnect(struct mf_amqp *a, volatile int *stop)
             return MF_AMQP_OK;
         if (stop == NULL || *stop)
             return MF_AMQP_CONN_LOST;
-        struct timespec ts = {delay_ms / 1000, (delay_ms % 1000) * 1000000};
-        nanosleep(&ts, NULL);
+        mf_time_sleep_ms(delay_ms);
         delay_ms = delay_ms * 2 > 5000 ? 5000 : delay_ms * 2;
     }
 }

@@ -12,7 +12,6 @@
 #include <strings.h>
 #include <sys/random.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #define MAX_HEADERS 16
@@ -645,8 +644,7 @@ mf_http_stop(struct mf_http *h, int wait_ms)
             MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
         if (di == NULL || di->num_connections == 0)
             break;
-        struct timespec ts = {0, 20 * 1000000};
-        nanosleep(&ts, NULL);
+        mf_time_sleep_ms(20);
     }
     /* A deferred request's owner still holds it: stopping the daemon now
      * would free it under the owner's feet. Give them the same time
@@ -654,8 +652,7 @@ mf_http_stop(struct mf_http *h, int wait_ms)
     for (int waited = 0; atomic_load(&h->deferred) > 0; waited += 20) {
         if (waited >= wait_ms)
             return;
-        struct timespec ts = {0, 20 * 1000000};
-        nanosleep(&ts, NULL);
+        mf_time_sleep_ms(20);
     }
     MHD_stop_daemon(h->d);
     if (fd != MHD_INVALID_SOCKET)

@@ -1,10 +1,11 @@
 #include "mf_pg.h"
 
+#include "mf_time.h"
+
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 struct mf_pg {
     PGconn *conn;
@@ -118,8 +119,7 @@ mf_pg_reconnect(struct mf_pg *pg, volatile int *stop)
             return MF_PG_OK;
         if (stop == NULL || *stop)
             return MF_PG_CONN_LOST;
-        struct timespec ts = {delay_ms / 1000, (delay_ms % 1000) * 1000000};
-        nanosleep(&ts, NULL);
+        mf_time_sleep_ms(delay_ms);
         delay_ms = delay_ms * 2 > 5000 ? 5000 : delay_ms * 2;
     }
 }

@@ -24,6 +24,8 @@
 double mf_time_mono_s(void);
 int64_t mf_time_mono_ms(void);
 int64_t mf_time_mono_ns(void);
+/* Sleeps ms milliseconds (less when a signal interrupts it). */
+void mf_time_sleep_ms(int64_t ms);
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (month 1-12). */
 int64_t mf_days_from_civil(int64_t y, int m, int d);

@@ -5,6 +5,7 @@
 #include "mf_config.h"
 #include "mf_log.h"
 #include "mf_sig.h"
+#include "mf_time.h"
 #include "static.h"
 
 #include <stdio.h>
@@ -350,8 +351,7 @@ static void
 wait_for_stop(void)
 {
     while (!mf_sig_stop_requested()) {
-        struct timespec ts = {0, 100 * 1000000};
-        nanosleep(&ts, NULL);
+        mf_time_sleep_ms(100);
     }
 }
 

@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define WIN_SIZE (INGEST_RECORD_MAX + 1024 * 1024)
 #define NCHUNKS  (INGEST_QUEUE_CHUNKS + INGEST_LOADERS)
@@ -72,13 +71,6 @@ struct job {
 
     struct loader loaders[INGEST_LOADERS];
 };
-
-static void
-sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
-}
 
 /* ---- the queue ----------------------------------------------------------- */
 
@@ -317,7 +309,7 @@ pg_ready(struct loader *l)
         for (long waited = 0; waited < delay; waited += 100) {
             if (mf_sig_stop_requested())
                 return -1;
-            sleep_ms(100);
+            mf_time_sleep_ms(100);
         }
         delay = delay * 2 > 5000 ? 5000 : delay * 2;
     }

@@ -26,7 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #define CONFIRM_TIMEOUT_MS 10000
@@ -149,8 +148,7 @@ pause_ms(struct worker *w, int ms)
         int slice = left > 100 ? 100 : (int)left;
         if (w->amqp != NULL && mf_amqp_poll(w->amqp, slice) == MF_AMQP_OK)
             continue;
-        struct timespec ts = {0, (long)slice * 1000000L};
-        nanosleep(&ts, NULL);
+        mf_time_sleep_ms(slice);
     }
 }
 

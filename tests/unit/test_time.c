@@ -2,7 +2,6 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <time.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
@@ -248,8 +247,7 @@ test_monotonic(void **state)
     (void)state;
     int64_t ns0 = mf_time_mono_ns(), ms0 = mf_time_mono_ms();
     double s0 = mf_time_mono_s();
-    struct timespec nap = {0, 20 * 1000 * 1000};
-    nanosleep(&nap, NULL);
+    mf_time_sleep_ms(20);
     int64_t ns1 = mf_time_mono_ns(), ms1 = mf_time_mono_ms();
     double s1 = mf_time_mono_s();
     assert_true(ns1 - ns0 >= 20 * 1000 * 1000);
@@ -258,6 +256,9 @@ test_monotonic(void **state)
     /* ms is ns truncated, s the same clock in seconds */
     assert_true(ms0 >= ns0 / 1000000 && ms0 - ns0 / 1000000 <= 1000);
     assert_true(s0 * 1e9 >= (double)ns0 && s0 * 1e9 - (double)ns0 < 1e9);
+    /* whole seconds and the rest: 1,005 ms is not 5 ms */
+    mf_time_sleep_ms(1005);
+    assert_true(mf_time_mono_ns() - ns1 >= INT64_C(1005000000));
 }
 
 int
