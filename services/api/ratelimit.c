@@ -151,7 +151,7 @@ api_rate_take(const char *key, const struct api_bucket *b, long long *remaining,
               long long *reset_s, long long *retry_s)
 {
     if (api_g.redis != NULL) {
-        long long want = b->lease > 1 ? b->lease : 1;
+        long long want = b->lease; /* >= 1 (main.c) */
         *retry_s = 0;
         if (want > 1 && lease_spend(key, b, remaining, reset_s))
             return 1;

@@ -326,10 +326,7 @@ answer_series(struct mf_http_resp *resp, json_t *head, const char *sql, int n,
         jb_str(&b, key);
         api_text_add(&b, "\":", 2);
         if (kind == KEY_INT) {
-            char t[24];
-            api_text_add(&b, t,
-                         (size_t)snprintf(t, sizeof(t), "%lld",
-                                          (long long)strtoll(k, NULL, 10)));
+            jb_intcol(&b, r, i, 0);
         } else if (kind == KEY_DAY) {
             char day[16];
             mf_time_format_date(strtoll(k, NULL, 10), day, sizeof(day));
