@@ -166,16 +166,18 @@ backoff(struct worker *w, int *delay_ms)
 static int
 ensure_pg(struct worker *w)
 {
-    char err[512] = "", q[160];
+    char err[512] = "", q[160], app[64];
     int delay = BACKOFF_MIN_MS, failures = 0;
 
+    /* The stage in application_name: pg_stat_activity tells operators
+     * which backend works for which stage. */
+    snprintf(app, sizeof(app), "metriflow-worker/%s", w->cfg->stage);
     while (w->pg == NULL || !mf_pg_alive(w->pg)) {
         if (stopping())
             return -1;
         int rc;
         if (w->pg == NULL) {
-            rc = mf_pg_connect(w->cfg->pg_url, "metriflow-worker", &w->pg, err,
-                               sizeof(err));
+            rc = mf_pg_connect(w->cfg->pg_url, app, &w->pg, err, sizeof(err));
         } else {
             rc = mf_pg_reconnect(w->pg, NULL);
             snprintf(err, sizeof(err), "%s", mf_pg_error(w->pg));

@@ -146,7 +146,7 @@ check "a metrics listener answers 404 elsewhere" \
 
 # Every worker's PostgreSQL connection cut: each reconnects, and says so.
 mf_sql "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-        WHERE datname = current_database() AND application_name = 'metriflow-worker'" >/dev/null
+        WHERE datname = current_database() AND application_name LIKE 'metriflow-worker/%'" >/dev/null
 reconnected() {
     for s in "${STAGES[@]}"; do
         metric_is "${PORT[$s]}" "mf_worker_pg_reconnects_total{stage=\"$s\"}" 2 || return 1
