@@ -97,3 +97,19 @@ LANGUAGE sql STABLE AS $$
     FROM stage_state s LEFT JOIN q ON q.stage = s.stage
     ORDER BY s.ord
 $$;
+
+-- mf_pipeline_idle(): true when no stage has work pending (the same answer
+-- as every pending count of mf_pipeline_status() being 0, from one
+-- snapshot), found without counting: each queue is asked for one row. For
+-- waiting on the pipeline in a loop, as the benchmarks do, where counting
+-- hundreds of thousands of queued keys five times a second would cost the
+-- pipeline a noticeable share of the CPU.
+CREATE OR REPLACE FUNCTION mf_pipeline_idle()
+RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT NOT (EXISTS (SELECT 1 FROM pending_batch)
+                OR EXISTS (SELECT 1 FROM pending_page)
+                OR EXISTS (SELECT 1 FROM pending_interval)
+                OR EXISTS (SELECT 1 FROM pending_daily)
+                OR EXISTS (SELECT 1 FROM pending_monthly)
+                OR EXISTS (SELECT 1 FROM pending_yearly))
+$$;

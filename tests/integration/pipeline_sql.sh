@@ -163,6 +163,19 @@ check_eq "status has one row per stage, in chain order" \
     "$(mf_sql "SELECT string_agg(stage, ' ') FROM mf_pipeline_status()")"
 check_eq "idle: no pending age" "" \
     "$(mf_sql "SELECT string_agg(oldest_pending_s::text, ',') FROM mf_pipeline_status()")"
+check_eq "mf_pipeline_idle: true when idle" t "$(mf_sql "SELECT mf_pipeline_idle()")"
+# One pending row in any queue is work (inserted and rolled back, so no
+# stage ever sees it).
+for row in "pending_batch (stage, batch_id) VALUES ('stage-psi', -1)" \
+    "pending_page (page_id, day) VALUES (-1, '2020-01-01')" \
+    "pending_interval (page_id, day) VALUES (-1, '2020-01-01')" \
+    "pending_daily (page_id, day) VALUES (-1, '2020-01-01')" \
+    "pending_monthly (page_id, month) VALUES (-1, '2020-01-01')" \
+    "pending_yearly (page_id, year) VALUES (-1, 2020)"; do
+    check_eq "mf_pipeline_idle: false with one row in ${row%% *}" f \
+        "$(psql "$METRIFLOW_PG_URL" -qAtX -c "BEGIN" -c "INSERT INTO $row" \
+            -c "SELECT mf_pipeline_idle()" -c "ROLLBACK")"
+done
 "$MF_BIN/metriflow-admin" status >"$T_OUT/status.log" 2>&1
 check_eq "metriflow-admin status exits 0" 0 $?
 check "status lists every stage" grep -qE "^yearly +0 " "$T_OUT/status.log"

@@ -19,6 +19,10 @@
 # Prints the times and each stage's busy seconds (mf_pipeline_status), and
 # how many autovacuum workers ran when each late wave started.
 # MF_BENCH_WORKER_ARGS adds flags to every worker (e.g. "--batch 250").
+# MF_BENCH_DROP_CACHES=1 (root only) empties the kernel's page cache before
+# the timed part, so that runs start alike whatever ran before them (a full
+# page cache left by an earlier run made the same run a third slower).
+# Also prints the WAL the load wrote.
 # Needs the local stack (MF_LOCAL_DIR) and a build (MF_BIN, default
 # build/bin).
 set -euo pipefail
@@ -75,16 +79,21 @@ for s in stage-ga stage-psi page interval daily monthly yearly; do
 done
 sleep 2
 
+# One session polls mf_pipeline_idle() (one row asked of each queue) every
+# 0.2 s, committing in between: a new psql per poll, or counting the queues
+# with mf_pipeline_status(), cost the pipeline a tenth of the machine.
 wait_idle() {
-    local n
-    while n=$(psql "$METRIFLOW_PG_URL" -qAtX -v ON_ERROR_STOP=1 -c \
-        "SELECT count(*) FROM mf_pipeline_status() WHERE pending > 0") &&
-        [ "$n" != 0 ]; do
-        sleep 0.2
-    done
-    [ "$n" = 0 ] || { echo "pipeline status unreadable: run aborted" >&2; exit 1; }
+    psql "$METRIFLOW_PG_URL" -qAtX -v ON_ERROR_STOP=1 -c "DO \$\$ BEGIN LOOP
+        PERFORM 1 WHERE mf_pipeline_idle(); EXIT WHEN FOUND;
+        COMMIT; PERFORM pg_sleep(0.2); END LOOP; END \$\$" ||
+        { echo "pipeline status unreadable: run aborted" >&2; exit 1; }
 }
 
+if [ "${MF_BENCH_DROP_CACHES:-}" = 1 ]; then
+    sync && echo 3 >/proc/sys/vm/drop_caches ||
+        { echo "cannot drop the page cache (needs root)" >&2; exit 1; }
+fi
+lsn0=$(psql "$METRIFLOW_PG_URL" -qAtX -c "SELECT pg_current_wal_lsn()")
 t0=$(now)
 "$BIN/metriflow-ingest" --source ga "$DIR/ga-$N-$PAGES.ndjson" >"$DIR/ingest-ga.log" 2>&1 &
 ga=$!
@@ -93,6 +102,7 @@ wait "$ga"
 echo "ingest: $N GA + $N PSI records loaded in $(since "$t0") s"
 wait_idle
 echo "pipeline: ingest start to idle in $(since "$t0") s ($WORKERS worker(s) per stage)"
+psql "$METRIFLOW_PG_URL" -qAtX -c "SELECT 'WAL written: ' || pg_size_pretty(pg_wal_lsn_diff(pg_current_wal_lsn(), '$lsn0'))"
 psql "$METRIFLOW_PG_URL" -X -c "SELECT stage, units, runs, round(busy_s::numeric, 1) AS busy_s FROM mf_pipeline_status()"
 
 autovacuums() {
