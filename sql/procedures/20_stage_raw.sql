@@ -96,37 +96,35 @@ $fn$;
 -- statement for the batches in $1. With split, identities not yet staged
 -- are inserted without ON CONFLICT (fails with unique_violation if another
 -- transaction inserts one meanwhile); without, every row is upserted.
---
--- The batches' rows come out of the DISTINCT ON sorted by (page_id, ts);
--- one index probe per row then pairs each with its stored identity, if
--- any, and the inserts read that list in its order, so no row is sorted or
--- joined twice.
 CREATE OR REPLACE FUNCTION mf__stage_sql(p_raw text, p_staged text,
                                          p_list text, p_excl text,
                                          p_split boolean)
 RETURNS text LANGUAGE sql IMMUTABLE AS $fn$
     SELECT format($q$
-        WITH src AS (
+        WITH src AS MATERIALIZED (
             SELECT DISTINCT ON (p.page_id, r.ts)
                    p.page_id, r.ts, r.batch_id, r.ord, %1$s
             FROM %2$I r JOIN page p ON p.site = r.site AND p.path = r.path
             WHERE r.batch_id = ANY ($1)
             ORDER BY p.page_id, r.ts, r.batch_id DESC, r.ord DESC),
-        cmp AS MATERIALIZED (
-            SELECT src.*, o.batch_id AS o_batch, o.ord AS o_ord
-            FROM src LEFT JOIN LATERAL (
-                SELECT o.batch_id, o.ord FROM %3$I o
+        old AS MATERIALIZED (
+            SELECT o.* FROM src CROSS JOIN LATERAL (
+                SELECT o.page_id, o.ts, o.batch_id, o.ord FROM %3$I o
                 WHERE o.page_id = src.page_id AND o.ts = src.ts
-                OFFSET 0) o ON true),
+                OFFSET 0) o
+            WHERE %5$s),
         ins AS (
             INSERT INTO %3$I (page_id, ts, batch_id, ord, %1$s)
-            SELECT page_id, ts, batch_id, ord, %1$s FROM cmp
-            WHERE %5$s
+            SELECT * FROM src
+            WHERE %5$s AND NOT EXISTS (
+                SELECT 1 FROM old
+                WHERE old.page_id = src.page_id AND old.ts = src.ts)
+            ORDER BY page_id, ts
             RETURNING page_id, ts),
         up AS (
             INSERT INTO %3$I AS s (page_id, ts, batch_id, ord, %1$s)
-            SELECT page_id, ts, batch_id, ord, %1$s FROM cmp
-            WHERE %6$s
+            SELECT src.* FROM src %6$s
+            ORDER BY page_id, ts
             ON CONFLICT (page_id, ts) DO UPDATE
                 SET (batch_id, ord, %1$s) =
                     (EXCLUDED.batch_id, EXCLUDED.ord, %4$s)
@@ -135,8 +133,9 @@ RETURNS text LANGUAGE sql IMMUTABLE AS $fn$
         INSERT INTO pending_page (page_id, day)
         SELECT DISTINCT page_id, (ts AT TIME ZONE 'UTC')::date
         FROM (SELECT * FROM ins UNION ALL SELECT * FROM up) x$q$,
-        p_list, p_raw, p_staged, p_excl,
-        CASE WHEN p_split THEN 'o_batch IS NULL' ELSE 'false' END,
-        CASE WHEN p_split THEN '(o_batch, o_ord) < (batch_id, ord)'
-             ELSE 'true' END)
+        p_list, p_raw, p_staged, p_excl, p_split::text,
+        CASE WHEN p_split THEN
+            'JOIN old ON old.page_id = src.page_id AND old.ts = src.ts '
+            'WHERE (old.batch_id, old.ord) < (src.batch_id, src.ord)'
+        ELSE '' END)
 $fn$;
