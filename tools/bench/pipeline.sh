@@ -20,9 +20,11 @@
 # how many autovacuum workers ran when each late wave started.
 # MF_BENCH_WORKER_ARGS adds flags to every worker (e.g. "--batch 250").
 # MF_BENCH_DROP_CACHES=1 (root only) empties the kernel's page cache before
-# the timed part, so that runs start alike whatever ran before them (a full
-# page cache left by an earlier run made the same run a third slower).
-# Also prints the WAL the load wrote.
+# the timed part, so that runs start alike whatever ran before them (the
+# input files alone are 4 GB at 13 M + 13 M, the store about 14 GB).
+# Also prints the WAL the load wrote. MF_BENCH_CPU=1 prints the CPU seconds
+# each kind of process used from ingest start to idle (cpu_sample.py; the
+# stage backends by their application_name, metriflow-worker/STAGE).
 # Needs the local stack (MF_LOCAL_DIR) and a build (MF_BIN, default
 # build/bin).
 set -euo pipefail
@@ -94,6 +96,10 @@ if [ "${MF_BENCH_DROP_CACHES:-}" = 1 ]; then
         { echo "cannot drop the page cache (needs root)" >&2; exit 1; }
 fi
 lsn0=$(psql "$METRIFLOW_PG_URL" -qAtX -c "SELECT pg_current_wal_lsn()")
+if [ "${MF_BENCH_CPU:-}" = 1 ]; then
+    "$ROOT/tools/bench/cpu_sample.py" "$DIR/cpu.txt" "${METRIFLOW_PG_URL%/*}/postgres" &
+    sampler=$!
+fi
 t0=$(now)
 "$BIN/metriflow-ingest" --source ga "$DIR/ga-$N-$PAGES.ndjson" >"$DIR/ingest-ga.log" 2>&1 &
 ga=$!
@@ -102,6 +108,10 @@ wait "$ga"
 echo "ingest: $N GA + $N PSI records loaded in $(since "$t0") s"
 wait_idle
 echo "pipeline: ingest start to idle in $(since "$t0") s ($WORKERS worker(s) per stage)"
+if [ -n "${sampler:-}" ]; then
+    kill -TERM "$sampler" && wait "$sampler" || true
+    echo "CPU seconds from ingest start to idle, by process:"; cat "$DIR/cpu.txt"
+fi
 psql "$METRIFLOW_PG_URL" -qAtX -c "SELECT 'WAL written: ' || pg_size_pretty(pg_wal_lsn_diff(pg_current_wal_lsn(), '$lsn0'))"
 psql "$METRIFLOW_PG_URL" -X -c "SELECT stage, units, runs, round(busy_s::numeric, 1) AS busy_s FROM mf_pipeline_status()"
 
