@@ -58,29 +58,6 @@ RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
         p_table, p_key, p_keytype)
 $$;
 
--- mf__split_sql(table, keytype, cond): the statement that splits claimed
--- keys ($1 page ids, $2 keys as text) into the keys that have no stored row
--- in table yet ("fresh": cond ties a row d of table to the key c.k of page
--- c.page_id) and the others. Returns four arrays, each in input order: the
--- fresh page ids and keys, then the other page ids and keys (NULL when
--- empty). Run it holding the claim of the keys: no other run writes them
--- until we commit, so the answer stays true for the rest of the run.
-CREATE OR REPLACE FUNCTION mf__split_sql(p_table text, p_ktype text,
-                                         p_cond text)
-RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT format(
-        'SELECT array_agg(page_id ORDER BY i) FILTER (WHERE NOT s),'
-        '       array_agg(k::text ORDER BY i) FILTER (WHERE NOT s),'
-        '       array_agg(page_id ORDER BY i) FILTER (WHERE s),'
-        '       array_agg(k::text ORDER BY i) FILTER (WHERE s)'
-        ' FROM (SELECT c.page_id, c.k, c.i, EXISTS ('
-        '           SELECT 1 FROM %1$I d'
-        '           WHERE d.page_id = c.page_id AND %3$s) AS s'
-        '       FROM unnest($1::bigint[], $2::text[]::%2$s[])'
-        '           WITH ORDINALITY AS c(page_id, k, i)) x',
-        p_table, p_ktype, p_cond)
-$$;
-
 -- mf__claim_sql(table, key, stage): the statement that claims up to $1
 -- pending keys of a queue and returns them as two arrays sorted by
 -- (page_id, key): page ids and keys as text. It looks at the oldest pending

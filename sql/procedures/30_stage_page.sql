@@ -1,21 +1,15 @@
--- mf__page_sql(fresh): the statement of the page stage. With $1 (page ids)
--- and $2 (days as text) holding the claimed page-days, it recomputes every
--- hour of those page-days from the complete staged GA and PSI levels (a
+-- mf__page_sql(): the statement of the page stage. With $1 (page ids) and
+-- $2 (days as text) holding the claimed page-days, it recomputes every hour
+-- of those page-days from the complete staged GA and PSI levels (a
 -- page-hour with only one side still exists; the other side reads as zero
 -- traffic or no samples), replaces the stored hours that differ, deletes
 -- stored hours that no longer have any staged record, and returns the
 -- changed page-days as two sorted arrays (page ids, days as text).
---
--- With fresh, the claimed page-days have no stored hours at all (the
--- caller checked, holding the claim): the computed hours are inserted as
--- they come out of the join, with nothing to compare, delete or sort again.
--- That is the bulk-load case, and costs about a third less per hour.
-CREATE OR REPLACE FUNCTION mf__page_sql(p_fresh boolean)
+CREATE OR REPLACE FUNCTION mf__page_sql()
 RETURNS text LANGUAGE plpgsql IMMUTABLE AS $fn$
 DECLARE
     v_agg  text := '';
     v_join text := '';
-    v_head text;
     m      text;
 BEGIN
     FOREACH m IN ARRAY mf__psi_metrics() LOOP
@@ -34,8 +28,12 @@ BEGIN
     -- than grouping both kinds together) and full-joined, so an hour with
     -- one side only still exists. The LATERAL ... OFFSET 0 subqueries pin
     -- the plan to one index range scan per claimed page-day whatever the
-    -- row estimates. The merge join leaves comp ordered by (page_id, hour).
-    v_head := format($q$
+    -- row estimates.
+    -- The stored hours of the claimed page-days are read once (old): hours
+    -- no longer produced are deleted by ctid, new hours are inserted
+    -- plainly (no other transaction writes these keys while we hold the
+    -- claim), and only hours whose measures differ are rewritten.
+    RETURN format($q$
         WITH c AS (
             SELECT page_id, day::timestamp AT TIME ZONE 'UTC' AS lo,
                    (day + 1)::timestamp AT TIME ZONE 'UTC' AS hi
@@ -60,7 +58,7 @@ BEGIN
                 WHERE s.page_id = c.page_id AND s.ts >= c.lo AND s.ts < c.hi
                 OFFSET 0) s
             GROUP BY 1, 2),
-        comp AS %3$s (
+        comp AS MATERIALIZED (
             SELECT coalesce(ga.page_id, psi.page_id) AS page_id,
                    coalesce(ga.hour, psi.hour) AS hour,
                    coalesce(ga.users, 0) AS users,
@@ -70,30 +68,7 @@ BEGIN
                    coalesce(ga.duration_s, 0) AS duration_s,
                    coalesce(psi.psi_samples, 0) AS psi_samples %2$s
             FROM ga FULL JOIN psi
-              ON psi.page_id = ga.page_id AND psi.hour = ga.hour)$q$,
-        v_agg, v_join,
-        CASE WHEN p_fresh THEN 'NOT MATERIALIZED' ELSE 'MATERIALIZED' END);
-
-    -- Fresh page-days: every computed hour is new.
-    IF p_fresh THEN
-        RETURN v_head || format($q$,
-        ins AS (
-            INSERT INTO agg_hour (page_id, hour, %1$s)
-            SELECT * FROM comp
-            RETURNING page_id, hour),
-        ch AS (
-            SELECT DISTINCT page_id, (hour AT TIME ZONE 'UTC')::date AS day
-            FROM ins)
-        SELECT array_agg(page_id ORDER BY page_id, day),
-               array_agg(day::text ORDER BY page_id, day)
-        FROM ch$q$, mf__cols(''));
-    END IF;
-
-    -- Otherwise the stored hours of the claimed page-days are read once
-    -- (old): hours no longer produced are deleted by ctid, new hours are
-    -- inserted plainly (no other transaction writes these keys while we
-    -- hold the claim), and only hours whose measures differ are rewritten.
-    RETURN v_head || format($q$,
+              ON psi.page_id = ga.page_id AND psi.hour = ga.hour),
         old AS MATERIALIZED (
             SELECT a.*
             FROM c CROSS JOIN LATERAL (
@@ -110,19 +85,20 @@ BEGIN
                                     AND comp.hour = o.hour)))
             RETURNING d.page_id, d.hour),
         ins AS (
-            INSERT INTO agg_hour (page_id, hour, %1$s)
+            INSERT INTO agg_hour (page_id, hour, %4$s)
             SELECT * FROM comp
             WHERE NOT EXISTS (SELECT 1 FROM old o
                               WHERE o.page_id = comp.page_id
                                 AND o.hour = comp.hour)
+            ORDER BY 1, 2
             RETURNING page_id, hour),
         up AS (
-            INSERT INTO agg_hour AS d (page_id, hour, %1$s)
+            INSERT INTO agg_hour AS d (page_id, hour, %4$s)
             SELECT comp.* FROM comp JOIN old o
               ON o.page_id = comp.page_id AND o.hour = comp.hour
-            WHERE (%3$s) IS DISTINCT FROM (%4$s)
+            WHERE (%6$s) IS DISTINCT FROM (%7$s)
             ORDER BY 1, 2
-            ON CONFLICT (page_id, hour) DO UPDATE SET (%1$s) = (%2$s)
+            ON CONFLICT (page_id, hour) DO UPDATE SET (%4$s) = (%5$s)
             RETURNING d.page_id, d.hour),
         ch AS (
             SELECT DISTINCT page_id, (hour AT TIME ZONE 'UTC')::date AS day
@@ -131,6 +107,7 @@ BEGIN
         SELECT array_agg(page_id ORDER BY page_id, day),
                array_agg(day::text ORDER BY page_id, day)
         FROM ch$q$,
+        v_agg, v_join, NULL,
         mf__cols(''), mf__cols('EXCLUDED.'), mf__cols('o.'),
         mf__cols('comp.'));
 END
@@ -146,35 +123,15 @@ RETURNS integer LANGUAGE plpgsql SET enable_hashagg = off AS $fn$
 DECLARE
     v_pids  bigint[];
     v_days  text[];
-    v_fpids bigint[];
-    v_fdays text[];
-    v_opids bigint[];
-    v_odays text[];
     v_npids bigint[];
     v_ndays text[];
-    v_xpids bigint[];
-    v_xdays text[];
 BEGIN
     EXECUTE mf__claim_sql('pending_page', 'day', 'page') INTO v_pids, v_days
         USING p_max;
     IF v_pids IS NULL THEN
         RETURN 0;
     END IF;
-    -- Page-days without any stored hour take the fresh statement.
-    EXECUTE mf__split_sql('agg_hour', 'date',
-            $$d.hour >= c.k::timestamp AT TIME ZONE 'UTC'
-              AND d.hour < (c.k + 1)::timestamp AT TIME ZONE 'UTC'$$)
-        INTO v_fpids, v_fdays, v_opids, v_odays USING v_pids, v_days;
-    IF v_fpids IS NOT NULL THEN
-        EXECUTE mf__page_sql(true) INTO v_npids, v_ndays
-            USING v_fpids, v_fdays;
-    END IF;
-    IF v_opids IS NOT NULL THEN
-        EXECUTE mf__page_sql(false) INTO v_xpids, v_xdays
-            USING v_opids, v_odays;
-        v_npids := v_npids || v_xpids;
-        v_ndays := v_ndays || v_xdays;
-    END IF;
+    EXECUTE mf__page_sql() INTO v_npids, v_ndays USING v_pids, v_days;
     IF v_npids IS NOT NULL THEN
         EXECUTE mf__mark_sql('pending_interval', 'day', 'date')
             USING v_npids, v_ndays;

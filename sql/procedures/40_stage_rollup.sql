@@ -5,11 +5,10 @@
 -- Steps, in this order (docs/ARCHITECTURE.md explains why the order
 -- matters for deadlock freedom):
 --   1. claim up to max_keys keys of the stage's queue (mf__claim_sql);
---   2. in later statements (snapshots taken after the claim), recompute
+--   2. in a later statement (a snapshot taken after the claim), recompute
 --      every target row of the claimed keys from the complete level below,
 --      replace the rows that differ and delete the rows whose sources are
---      all gone. Keys with no target row yet ("fresh", mf__split_sql) take
---      a statement that only inserts: nothing to compare or delete;
+--      all gone;
 --   3. mark the next stage's keys of the rows that changed;
 --   4. daily, monthly, yearly: give the changed pages a new data_version.
 -- Returns the number of keys claimed (0: nothing pending).
@@ -36,18 +35,10 @@ DECLARE
     v_nval  text;
     v_bump  boolean := true;
     v_sql   text;
-    v_fast  text;
-    v_gby   text;
     v_pids  bigint[];
     v_keys  text[];
-    v_fpids bigint[];
-    v_fkeys text[];
-    v_opids bigint[];
-    v_okeys text[];
     v_npids bigint[];
     v_nkeys text[];
-    v_xpids bigint[];
-    v_xkeys text[];
 BEGIN
     CASE p_stage
     WHEN 'interval' THEN
@@ -99,34 +90,6 @@ BEGIN
     END IF;
 
     -- Step 2: recompute, replace, delete; collect the changed next keys.
-    EXECUTE mf__split_sql(v_dst, v_ktype, v_dme)
-        INTO v_fpids, v_fkeys, v_opids, v_okeys USING v_pids, v_keys;
-    v_gby := (SELECT string_agg(i::text, ', ')
-              FROM generate_series(1, 1 + cardinality(
-                  string_to_array(v_dkeys, ','))) AS i);
-    -- Fresh keys: the computed rows come out of the GROUP BY in key order
-    -- and are all new.
-    v_fast := format($q$
-        WITH c AS (
-            SELECT * FROM unnest($1::bigint[], $2::text[]::%1$s[])
-                AS c(page_id, k)),
-        comp AS (
-            SELECT c.page_id, %2$s, %3$s
-            FROM c CROSS JOIN LATERAL (
-                SELECT * FROM %4$I s WHERE s.page_id = c.page_id AND %5$s
-                OFFSET 0) s
-            GROUP BY %6$s),
-        ins AS (
-            INSERT INTO %7$I AS d (page_id, %8$s, %9$s)
-            SELECT * FROM comp
-            RETURNING d.page_id, %10$s AS nk),
-        ch AS (SELECT DISTINCT page_id, nk FROM ins)
-        SELECT array_agg(page_id ORDER BY page_id, nk),
-               array_agg(nk::text ORDER BY page_id, nk)
-        FROM ch$q$,
-        v_ktype, v_dvals, mf__rollup_cols('s'), v_src, v_in, v_gby,
-        v_dst, v_dkeys, mf__cols(''), v_nval);
-    -- Keys with stored rows: compare, replace, delete.
     v_sql := format($q$
         WITH c AS (
             SELECT * FROM unnest($1::bigint[], $2::text[]::%1$s[])
@@ -181,15 +144,11 @@ BEGIN
         (SELECT string_agg('d.' || trim(x), ', ')
          FROM unnest(string_to_array(v_dkeys, ',')) AS x),
         v_nval, mf__cols(''), mf__cols('EXCLUDED.'), mf__cols('d.'),
-        v_gby, v_dkeys, mf__cols('comp.'));
-    IF v_fpids IS NOT NULL THEN
-        EXECUTE v_fast INTO v_npids, v_nkeys USING v_fpids, v_fkeys;
-    END IF;
-    IF v_opids IS NOT NULL THEN
-        EXECUTE v_sql INTO v_xpids, v_xkeys USING v_opids, v_okeys;
-        v_npids := v_npids || v_xpids;
-        v_nkeys := v_nkeys || v_xkeys;
-    END IF;
+        (SELECT string_agg(i::text, ', ')
+         FROM generate_series(1, 1 + cardinality(
+             string_to_array(v_dkeys, ','))) AS i),
+        v_dkeys, mf__cols('comp.'));
+    EXECUTE v_sql INTO v_npids, v_nkeys USING v_pids, v_keys;
     IF v_npids IS NULL THEN
         RETURN cardinality(v_pids);
     END IF;
