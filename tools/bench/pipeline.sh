@@ -83,7 +83,7 @@ sleep 2
 
 # One session polls mf_pipeline_idle() (one row asked of each queue) every
 # 0.2 s, committing in between: a new psql per poll, or counting the queues
-# with mf_pipeline_status(), cost the pipeline a tenth of the machine.
+# with mf_pipeline_status(), cost the pipeline up to a tenth of the machine.
 wait_idle() {
     psql "$METRIFLOW_PG_URL" -qAtX -v ON_ERROR_STOP=1 -c "DO \$\$ BEGIN LOOP
         PERFORM 1 WHERE mf_pipeline_idle(); EXIT WHEN FOUND;
