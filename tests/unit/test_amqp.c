@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "mf_amqp.h"
+#include "mf_time.h"
 
 /* --- URL parser ----------------------------------------------------------- */
 
@@ -178,8 +179,7 @@ count_becomes(const char *queue, long want)
         n = count_of(queue);
         if (n == want)
             break;
-        struct timespec ts = {0, 100000000};
-        nanosleep(&ts, NULL);
+        mf_time_sleep_ms(100);
     }
     return n;
 }

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "mf_http.h"
+#include "mf_time.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -15,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 static void
@@ -108,8 +108,7 @@ static void *
 resume_later(void *arg)
 {
     struct later *l = arg;
-    struct timespec ts = {0, 300 * 1000000};
-    nanosleep(&ts, NULL);
+    mf_time_sleep_ms(300);
     mf_http_resume(l->req);
     return NULL;
 }
@@ -208,8 +207,7 @@ test_defer_resume(void **state)
     struct getter g = {mf_http_port(h), {0}};
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, get_later, &g), 0);
-    struct timespec ts = {0, 100 * 1000000};
-    nanosleep(&ts, NULL);
+    mf_time_sleep_ms(100);
     /* The one pool thread is free while /later waits. */
     get(g.port, "/now", buf, sizeof(buf));
     assert_non_null(strstr(buf, "\r\n\r\nnow"));
