@@ -66,23 +66,6 @@ check_eq "  WWW-Authenticate" 'Bearer realm="metriflow"' "$(header WWW-Authentic
 check_eq "valid token: 200" 200 "$(call GET "$R" -H "Authorization: Bearer $VIEWER")"
 check_eq "Basic scheme: 401" 401 "$(call GET "$R" -H "Authorization: Basic $VIEWER")"
 
-# forge ALG KEY CLAIMS-JSON: a token signed (or not) as told.
-forge() {
-    python3 - "$@" <<'PY'
-import base64, hashlib, hmac, json, sys
-alg, key, claims = sys.argv[1], sys.argv[2].encode(), sys.argv[3]
-b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-head = b64(json.dumps({"alg": alg, "typ": "JWT"}).encode())
-body = b64(claims.encode())
-msg = (head + "." + body).encode()
-if alg == "none":
-    sig = ""
-else:
-    h = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}[alg]
-    sig = b64(hmac.new(key, msg, h).digest())
-print(head + "." + body + "." + sig)
-PY
-}
 NOW=$(date +%s)
 claims() { # claims [overrides as jq]: a viewer's claims, valid now
     jq -nc --argjson now "$NOW" "{sub:\"2\", role:\"viewer\", iss:\"metriflow\",
