@@ -36,6 +36,12 @@ static struct mf_opt opts[] = {
     {"sweep-seconds", "METRIFLOW_SWEEP_SECONDS", MF_OPT_INT, "10", "S",
      "seconds between sweeps for work whose message was lost", 0, 1, 86400,
      NULL, NULL, NULL, 0},
+    {"coalesce-seconds", "METRIFLOW_COALESCE_SECONDS", MF_OPT_INT, NULL, "S",
+     "while an earlier stage still has work pending, wait up to S seconds "
+     "(counted from the oldest pending unit) before recomputing, so keys "
+     "that the earlier stages will mark again are recomputed once; 0 never "
+     "waits (default: 30 for monthly and yearly, 0 for the others)",
+     0, 0, 3600, NULL, NULL, NULL, 0},
     {"max-attempts", "METRIFLOW_MAX_ATTEMPTS", MF_OPT_INT, "5", "N",
      "failed attempts before a message goes to mf.dead", 0, 1, 1000, NULL, NULL,
      NULL, 0},
@@ -49,7 +55,7 @@ main(int argc, char **argv)
     struct mf_cli cli = {
         .program = "metriflow-worker",
         .usage = "--stage NAME [--prefetch N] [--batch N] [--sweep-seconds S] "
-                 "[--max-attempts N]",
+                 "[--coalesce-seconds S] [--max-attempts N]",
         .description =
             "Runs one pipeline stage: consumes the stage's queue, calls the "
             "stage's procedure until no work remains, acknowledges after the "
@@ -81,6 +87,9 @@ main(int argc, char **argv)
     };
     cfg.batch = mf_opt_is_set(&cli, "batch") ? (int)mf_opt_int(&cli, "batch")
                                              : worker_default_batch(cfg.stage);
+    cfg.coalesce_s = mf_opt_is_set(&cli, "coalesce-seconds")
+                         ? (int)mf_opt_int(&cli, "coalesce-seconds")
+                         : worker_default_coalesce(cfg.stage);
     worker_metrics_register(cfg.stage, cfg.sweep_s < 5 ? cfg.sweep_s : 5);
     rc = worker_run(&cfg);
     mf_cli_free(&cli);

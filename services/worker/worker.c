@@ -11,6 +11,12 @@
  * seconds even without messages, which recovers work whose message was
  * lost. On a lost link the batch is dropped unacknowledged: the broker
  * redelivers it, and a redelivered message finds its work already done.
+ *
+ * With coalesce_s > 0 a drain first asks mf_stage_should_wait: while an
+ * earlier stage still has work pending (that will mark this stage's keys
+ * again) and this stage's oldest pending unit is younger than coalesce_s,
+ * the drain does nothing, the messages are acknowledged (the work stays
+ * recorded in PostgreSQL) and the worker asks again within a second.
  */
 #include "worker.h"
 
@@ -34,6 +40,7 @@
 #define RETRY_CONFLICTS    20 /* deadlock / serialization retries per call */
 #define ERR_MAX            512
 #define NOTICE_EVERY_MS    1000 /* notices during a long drain, at most */
+#define RECHECK_MS         1000 /* asking again while coalescing */
 
 /* One message of a batch and what became of it. */
 struct item {
@@ -53,13 +60,15 @@ struct worker {
     int64_t last_notice_ms; /* when the last notice was confirmed */
     int fail_delay_ms;      /* pause after a failed stage run, doubling */
     int64_t next_sweep_ms;
+    int waiting; /* the last drain coalesced: ask again within RECHECK_MS */
     uint64_t batches;
 };
 
 /* Prometheus counters of this worker (labelled with the stage). */
 static struct {
     struct mf_metric *messages, *units, *calls, *conflicts, *failed, *dead,
-        *notices, *sweeps, *pg_reconnects, *amqp_reconnects, *call_seconds;
+        *notices, *sweeps, *waits, *pg_reconnects, *amqp_reconnects,
+        *call_seconds;
 } metric;
 
 static void
@@ -85,6 +94,9 @@ register_metrics(const char *stage)
                                         "Confirmed notices to the next stage");
     metric.sweeps = mf_metrics_counter("mf_worker_sweeps_total", l,
                                        "Sweeps (drains without a message)");
+    metric.waits = mf_metrics_counter(
+        "mf_worker_coalesce_waits_total", l,
+        "Drains postponed while an earlier stage had work pending");
     metric.pg_reconnects =
         mf_metrics_counter("mf_worker_pg_reconnects_total", l,
                            "Successful PostgreSQL (re)connections");
@@ -114,6 +126,13 @@ worker_next_stage(const char *stage)
         if (strcmp(stage, mf_amqp_stages[i]) == 0)
             return next_of[i];
     return NULL;
+}
+
+int
+worker_default_coalesce(const char *stage)
+{
+    return strcmp(stage, "monthly") == 0 || strcmp(stage, "yearly") == 0 ? 30
+                                                                         : 0;
 }
 
 int
@@ -332,6 +351,34 @@ stage_call_retry(struct worker *w, long long *units, char *err, size_t errlen)
     }
 }
 
+/*
+ * Asks whether the stage should wait for earlier stages (see the top of
+ * the file). Sets *wait to 1 or 0; returns MF_PG_OK or the mf_pg code with
+ * the error in err.
+ */
+static int
+should_wait(struct worker *w, int *wait, char *err, size_t errlen)
+{
+    char max[16];
+    struct mf_pg_res *res = NULL;
+
+    *wait = 0;
+    snprintf(max, sizeof(max), "%d", w->cfg->coalesce_s);
+    const char *params[] = {w->cfg->stage, max};
+    int rc = mf_pg_query(w->pg, "SELECT mf_stage_should_wait($1, $2::float8)",
+                         2, params, &res);
+    if (rc != MF_PG_OK) {
+        snprintf(err, errlen, "%s", mf_pg_error(w->pg));
+        return rc;
+    }
+    const char *v = mf_pg_res_rows(res) == 1 && mf_pg_res_cols(res) == 1
+                        ? mf_pg_res_value(res, 0, 0)
+                        : NULL;
+    *wait = v != NULL && strcmp(v, "t") == 0;
+    mf_pg_res_free(res);
+    return MF_PG_OK;
+}
+
 static int notify_next(struct worker *w);
 
 /*
@@ -341,6 +388,18 @@ static int notify_next(struct worker *w);
 static enum drain
 drain(struct worker *w, long long *units, int *calls, char *err, size_t errlen)
 {
+    w->waiting = 0;
+    if (w->cfg->coalesce_s > 0) {
+        int rc = should_wait(w, &w->waiting, err, errlen);
+        if (rc == MF_PG_CONN_LOST)
+            return DRAIN_PG_LOST;
+        if (rc != MF_PG_OK)
+            return DRAIN_FAILED;
+        if (w->waiting) {
+            mf_metrics_add(metric.waits, 1);
+            return DRAIN_DONE;
+        }
+    }
     for (;;) {
         long long n = 0;
         int rc = stage_call_retry(w, &n, err, errlen);
@@ -539,6 +598,16 @@ fail_batch(struct worker *w, uint64_t batch, const char *err)
     backoff(w, &w->fail_delay_ms);
 }
 
+/* After a drain that coalesced, the next drain comes within RECHECK_MS. */
+static void
+recheck_soon(struct worker *w)
+{
+    int64_t at = mf_time_mono_ms() + RECHECK_MS;
+
+    if (w->waiting && w->next_sweep_ms > at)
+        w->next_sweep_ms = at;
+}
+
 /* Handles the batch in w->items; see the top of the file. */
 static void
 process_batch(struct worker *w)
@@ -584,11 +653,12 @@ process_batch(struct worker *w)
     if (ack_batch(w) != MF_AMQP_OK)
         goto lost;
     w->next_sweep_ms = mf_time_mono_ms() + (int64_t)w->cfg->sweep_s * 1000;
+    recheck_soon(w);
     mf_info("batch done",
             "batch=%llu msgs=%d units=%lld calls=%d failed=%d "
-            "duration_ms=%lld",
+            "waiting=%d duration_ms=%lld",
             (unsigned long long)batch, w->nitems, units, calls, failed,
-            (long long)(mf_time_mono_ms() - t0));
+            w->waiting, (long long)(mf_time_mono_ms() - t0));
     drop_batch(w);
     return;
 lost:
@@ -630,9 +700,13 @@ sweep(struct worker *w)
     enum drain d = drain(w, &units, &calls, err, sizeof(err));
     if (d == DRAIN_FAILED || d == DRAIN_PG_LOST)
         mf_error("sweep failed", "error=%s", mf_log_q(q, sizeof(q), err));
+    recheck_soon(w);
     if (units > 0)
         mf_info("sweep found work", "units=%lld calls=%d duration_ms=%lld",
                 units, calls, (long long)(mf_time_mono_ms() - t0));
+    else if (w->waiting)
+        mf_debug("waiting for earlier stages", "duration_ms=%lld",
+                 (long long)(mf_time_mono_ms() - t0));
     else
         mf_debug("sweep found nothing", "duration_ms=%lld",
                  (long long)(mf_time_mono_ms() - t0));
@@ -697,10 +771,10 @@ worker_run(const struct worker_config *cfg)
     if (port > 0)
         mf_info("metrics listening", "port=%d", port);
     mf_info("worker starting",
-            "next=%s prefetch=%d batch=%d sweep_s=%d "
+            "next=%s prefetch=%d batch=%d sweep_s=%d coalesce_s=%d "
             "max_attempts=%d",
             w.next ? w.next : "none", cfg->prefetch, cfg->batch, cfg->sweep_s,
-            cfg->max_attempts);
+            cfg->coalesce_s, cfg->max_attempts);
     w.next_sweep_ms = 0; /* sweep at start */
     loop(&w);
 

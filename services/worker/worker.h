@@ -11,6 +11,7 @@ struct worker_config {
     int prefetch;             /* unacknowledged messages at most */
     int batch;                /* max_units per mf_stage_run call */
     int sweep_s;              /* seconds between sweeps */
+    int coalesce_s;           /* wait for earlier stages at most this long */
     int max_attempts;         /* failures before a message is dead-lettered */
     const char *metrics_addr; /* "HOST:PORT" of the metrics listener, "off" */
 };
@@ -20,6 +21,10 @@ const char *worker_next_stage(const char *stage);
 
 /* The default max_units of a stage. */
 int worker_default_batch(const char *stage);
+
+/* The default coalesce_s of a stage: 0 (never wait) but for the monthly and
+ * yearly stages, whose keys each collect a month or a year of input. */
+int worker_default_coalesce(const char *stage);
 
 /*
  * Runs the worker until SIGTERM or SIGINT (mf_sig): reconnects to

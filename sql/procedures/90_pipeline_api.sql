@@ -113,3 +113,49 @@ RETURNS boolean LANGUAGE sql STABLE AS $$
                 OR EXISTS (SELECT 1 FROM pending_monthly)
                 OR EXISTS (SELECT 1 FROM pending_yearly))
 $$;
+
+-- mf_stage_should_wait(stage, max_wait_s): true when a run of the stage now
+-- would most likely be redone soon, so the worker may wait instead: the
+-- stage has work pending, its oldest pending unit has waited less than
+-- max_wait_s seconds, and a stage earlier in the chain still has work
+-- pending (whose results will mark the same keys again). A monthly run in
+-- the middle of a bulk load recomputes each active page-month once per
+-- call of the daily stage; waiting for the daily stage to drain, at most
+-- max_wait_s, recomputes it once. Nothing is claimed or changed, so the
+-- answer is only advice: correctness never depends on it. One row is asked
+-- of each earlier queue, as in mf_pipeline_idle(). An unknown stage raises
+-- invalid_parameter_value (22023).
+CREATE OR REPLACE FUNCTION mf_stage_should_wait(stage text,
+                                                max_wait_s double precision)
+RETURNS boolean LANGUAGE plpgsql STABLE AS $fn$
+DECLARE
+    v_ord    smallint;
+    v_oldest timestamptz;
+BEGIN
+    SELECT s.ord INTO v_ord FROM stage_state s WHERE s.stage = $1;
+    IF v_ord IS NULL THEN
+        RAISE EXCEPTION 'mf_stage_should_wait: unknown stage "%"',
+            left($1, 40) USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- The staging stages have only the ingest before them.
+    IF v_ord <= 2 OR max_wait_s IS NULL OR max_wait_s <= 0 THEN
+        RETURN false;
+    END IF;
+    v_oldest := CASE $1
+        WHEN 'page' THEN (SELECT min(created_at) FROM pending_page)
+        WHEN 'interval' THEN (SELECT min(created_at) FROM pending_interval)
+        WHEN 'daily' THEN (SELECT min(created_at) FROM pending_daily)
+        WHEN 'monthly' THEN (SELECT min(created_at) FROM pending_monthly)
+        ELSE (SELECT min(created_at) FROM pending_yearly) END;
+    IF v_oldest IS NULL
+       OR v_oldest <= clock_timestamp() - make_interval(secs => max_wait_s)
+    THEN
+        RETURN false;
+    END IF;
+    RETURN EXISTS (SELECT 1 FROM pending_batch)
+        OR (v_ord > 3 AND EXISTS (SELECT 1 FROM pending_page))
+        OR (v_ord > 4 AND EXISTS (SELECT 1 FROM pending_interval))
+        OR (v_ord > 5 AND EXISTS (SELECT 1 FROM pending_daily))
+        OR (v_ord > 6 AND EXISTS (SELECT 1 FROM pending_monthly));
+END
+$fn$;

@@ -176,6 +176,37 @@ for row in "pending_batch (stage, batch_id) VALUES ('stage-psi', -1)" \
         "$(psql "$METRIFLOW_PG_URL" -qAtX -c "BEGIN" -c "INSERT INTO $row" \
             -c "SELECT mf_pipeline_idle()" -c "ROLLBACK")"
 done
+# mf_stage_should_wait: only while an earlier stage has work, only for the
+# stage's own pending work, only until its oldest unit has waited max_wait_s.
+# Each case runs in a transaction that is rolled back.
+wait_case() { # ANSWER STAGE MAX_WAIT_S ROWS... (each "table (cols) VALUES (...)")
+    local want=$1 stage=$2 max=$3 rows=() r
+    shift 3
+    for r in "$@"; do rows+=(-c "INSERT INTO $r"); done
+    check_eq "mf_stage_should_wait($stage, $max) with ${*:-nothing pending}" "$want" \
+        "$(psql "$METRIFLOW_PG_URL" -qAtX -c BEGIN "${rows[@]}" \
+            -c "SELECT mf_stage_should_wait('$stage', $max)" -c ROLLBACK)"
+}
+MONTH="pending_monthly (page_id, month) VALUES (-1, '2020-01-01')"
+OLD_MONTH="pending_monthly (page_id, month, created_at) VALUES (-1, '2020-01-01', now() - interval '2 min')"
+DAY="pending_daily (page_id, day) VALUES (-1, '2020-01-01')"
+BATCH="pending_batch (stage, batch_id) VALUES ('stage-ga', -1)"
+wait_case f monthly 30
+wait_case f monthly 30 "$DAY"
+wait_case f monthly 30 "$MONTH"
+wait_case t monthly 30 "$MONTH" "$DAY"
+wait_case t monthly 30 "$MONTH" "$BATCH"
+wait_case t monthly 30 "$MONTH" "pending_page (page_id, day) VALUES (-1, '2020-01-01')"
+wait_case t monthly 30 "$MONTH" "pending_interval (page_id, day) VALUES (-1, '2020-01-01')"
+wait_case f monthly 0 "$MONTH" "$DAY"
+wait_case f monthly 60 "$OLD_MONTH" "$DAY"
+wait_case t monthly 600 "$OLD_MONTH" "$DAY"
+wait_case t yearly 30 "pending_yearly (page_id, year) VALUES (-1, 2020)" "$MONTH"
+wait_case f daily 30 "$DAY" "$MONTH"
+wait_case t daily 30 "$DAY" "$BATCH"
+wait_case f stage-ga 30 "$BATCH" "pending_batch (stage, batch_id) VALUES ('stage-psi', -2)"
+check_eq "mf_stage_should_wait: an unknown stage is an error (22023)" 22023 \
+    "$(psql "$METRIFLOW_PG_URL" -qAtX -v VERBOSITY=verbose -c "SELECT mf_stage_should_wait('nosuch', 30)" 2>&1 | grep -oE '22023' | head -n 1)"
 "$MF_BIN/metriflow-admin" status >"$T_OUT/status.log" 2>&1
 check_eq "metriflow-admin status exits 0" 0 $?
 check "status lists every stage" grep -qE "^yearly +0 " "$T_OUT/status.log"
