@@ -16,7 +16,7 @@
  * earlier stage still has work pending (that will mark this stage's keys
  * again) and this stage's oldest pending unit is younger than coalesce_s,
  * the drain does nothing, the messages are acknowledged (the work stays
- * recorded in PostgreSQL) and the worker asks again within a second.
+ * recorded in PostgreSQL) and the worker asks again within 200 ms.
  */
 #include "worker.h"
 
@@ -40,7 +40,7 @@
 #define RETRY_CONFLICTS    20 /* deadlock / serialization retries per call */
 #define ERR_MAX            512
 #define NOTICE_EVERY_MS    1000 /* notices during a long drain, at most */
-#define RECHECK_MS         1000 /* asking again while coalescing */
+#define RECHECK_MS         200 /* asking again while coalescing */
 
 /* One message of a batch and what became of it. */
 struct item {
