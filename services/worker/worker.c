@@ -40,7 +40,7 @@
 #define RETRY_CONFLICTS    20 /* deadlock / serialization retries per call */
 #define ERR_MAX            512
 #define NOTICE_EVERY_MS    1000 /* notices during a long drain, at most */
-#define RECHECK_MS         200 /* asking again while coalescing */
+#define RECHECK_MS         200  /* asking again while coalescing */
 
 /* One message of a batch and what became of it. */
 struct item {
