@@ -5,10 +5,11 @@
 #
 # Loads RECORDS GA and RECORDS PSI synthetic raw rows (load_raw.sql: PAGES
 # pages, hourly, as the ingest would commit them; not timed) into a fresh
-# database bench_floor_PID, then writes every level from scratch with one
-# plain statement each (floor.sql): pages, staged GA, staged PSI, hours,
-# intervals, days, months, years. No claims, queues, identity rule or
-# comparisons: the cost of the rows alone, one backend, no parallel workers.
+# database bench_floor_PID, then writes every level from scratch with plain
+# INSERT ... SELECT statements (floor.sql): pages, staged GA, staged PSI,
+# hours, intervals, days, months, years, the big levels in chunks the size
+# of the stages' claims. No claims, queues, identity rule or comparisons:
+# the cost of the rows alone, one backend, no parallel workers.
 # Prints per step the wall seconds, the backend's CPU seconds and the WAL
 # written, and the totals. MF_BENCH_VERIFY=1 then runs metriflow-admin
 # verify on the result, which must find no difference: the floor writes the
