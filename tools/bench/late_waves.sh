@@ -31,13 +31,8 @@ psql "$METRIFLOW_PG_URL" -qAtX -c "SELECT 1 FROM agg_hour LIMIT 1" >/dev/null ||
     { echo "late_waves: $NAME is not a pipeline store" >&2; exit 1; }
 PAGES=$(psql "$METRIFLOW_PG_URL" -qAtX -c "SELECT count(*) FROM page")
 
-now() { date +%s.%N; }
-pids=()
-stop_workers() {
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-    pids=()
-}
+# shellcheck source=tools/bench/lib.sh
+. "$ROOT/tools/bench/lib.sh"
 trap stop_workers EXIT
 start_workers() { # start_workers ARGS
     for s in stage-ga stage-psi page interval daily monthly yearly; do
@@ -46,12 +41,6 @@ start_workers() { # start_workers ARGS
             >>"$DIR/late-worker-$s.log" 2>&1 &
         pids+=($!)
     done
-}
-wait_idle() {
-    psql "$METRIFLOW_PG_URL" -qAtX -v ON_ERROR_STOP=1 -c "DO \$\$ BEGIN LOOP
-        PERFORM 1 WHERE mf_pipeline_idle(); EXIT WHEN FOUND;
-        COMMIT; PERFORM pg_sleep(0.05); END LOOP; END \$\$" ||
-        { echo "pipeline status unreadable: run aborted" >&2; exit 1; }
 }
 autovacuums() {
     psql "$METRIFLOW_PG_URL" -qAtX -c "SELECT count(*) FROM pg_stat_activity
@@ -74,12 +63,12 @@ for r in $(seq "$ROUNDS"); do
             -o "$DIR/wave-corr.ndjson" 2>/dev/null
         start_workers "$args"
         sleep 2
-        wait_idle
+        wait_idle 0.05
         av=$(autovacuums)
         t1=$(now)
         "$BIN/metriflow-ingest" --source ga "$DIR/wave-past.ndjson" "$DIR/wave-corr.ndjson" \
             >"$DIR/ingest-wave.log" 2>&1
-        wait_idle
+        wait_idle 0.05
         t=$(printf '%.2f' "$(echo "$(now) - $t1" | bc)")
         stop_workers
         echo "round $r, $cfg [${args:-no flags}]: $LATE late and corrected records, ingest start to idle in $t s ($av autovacuum workers running at the start)"

@@ -42,7 +42,8 @@ METRIFLOW_PG_URL=$("$ROOT/tools/metriflow-local" createdb "$NAME")
 METRIFLOW_AMQP_URL=$("$ROOT/tools/metriflow-local" vhost "$NAME")
 "$BIN/metriflow-admin" migrate >/dev/null 2>&1
 
-now() { date +%s.%N; }
+# shellcheck source=tools/bench/lib.sh
+. "$ROOT/tools/bench/lib.sh"
 since() { printf '%.1f' "$(echo "$(now) - $1" | bc)"; }
 gen() { "$BIN/metriflow-gen" --seed 3 --pages "$PAGES" --start 2020-01-01 "$@" 2>/dev/null; }
 
@@ -63,14 +64,12 @@ gen --source ga --records $((LATE - LATE / 2)) --corrections 0.6 -o "$DIR/late-c
 "$BIN/metriflow-gen" --seed 6 --pages "$PAGES" --start 2020-01-01 --source ga \
     --records $((LATE - LATE / 2)) --corrections 0.6 -o "$DIR/late2-corr.ndjson" 2>/dev/null
 
-pids=()
-stop_workers() {
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+cleanup() {
+    stop_workers
     [ "${MF_BENCH_KEEP:-}" = 1 ] || psql "${METRIFLOW_PG_URL%/*}/postgres" -qX \
         -c "DROP DATABASE IF EXISTS $NAME WITH (FORCE)" >/dev/null 2>&1 || true
 }
-trap stop_workers EXIT
+trap cleanup EXIT
 for s in stage-ga stage-psi page interval daily monthly yearly; do
     for _ in $(seq "$WORKERS"); do
         # shellcheck disable=SC2086 # MF_BENCH_WORKER_ARGS: extra flags
@@ -80,16 +79,6 @@ for s in stage-ga stage-psi page interval daily monthly yearly; do
     done
 done
 sleep 2
-
-# One session polls mf_pipeline_idle() (one row asked of each queue) every
-# 0.2 s, committing in between: a new psql per poll, or counting the queues
-# with mf_pipeline_status(), cost the pipeline up to a tenth of the machine.
-wait_idle() {
-    psql "$METRIFLOW_PG_URL" -qAtX -v ON_ERROR_STOP=1 -c "DO \$\$ BEGIN LOOP
-        PERFORM 1 WHERE mf_pipeline_idle(); EXIT WHEN FOUND;
-        COMMIT; PERFORM pg_sleep(0.2); END LOOP; END \$\$" ||
-        { echo "pipeline status unreadable: run aborted" >&2; exit 1; }
-}
 
 if [ "${MF_BENCH_DROP_CACHES:-}" = 1 ]; then
     sync && echo 3 >/proc/sys/vm/drop_caches ||

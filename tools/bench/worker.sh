@@ -24,7 +24,8 @@ DIR=$(mktemp -d /tmp/mf-bench-worker.XXXXXX)
 STAGES=(stage-ga stage-psi page interval daily monthly yearly)
 eval "$("$ROOT/tools/metriflow-local" env)"
 
-now() { date +%s.%N; }
+# shellcheck source=tools/bench/lib.sh
+. "$ROOT/tools/bench/lib.sh"
 since() { printf '%.2f' "$(echo "$(now) - $1" | bc)"; }
 sql() { psql "$METRIFLOW_PG_URL" -qAtX -v ON_ERROR_STOP=1 "$@"; }
 fresh() { # NAME
@@ -33,12 +34,6 @@ fresh() { # NAME
     export METRIFLOW_PG_URL METRIFLOW_AMQP_URL
     "$BIN/metriflow-admin" migrate >/dev/null 2>&1
     sql -v first=1 -v last="$BATCHES" -f "$ROOT/tests/integration/data/worker_load.sql"
-}
-pids=()
-stop_workers() {
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-    pids=()
 }
 trap stop_workers EXIT
 

@@ -1,0 +1,28 @@
+# shellcheck shell=bash
+# tools/bench/lib.sh: helpers the benchmark scripts share. Source it after
+# METRIFLOW_PG_URL is set (wait_idle reads it).
+
+now() { date +%s.%N; }
+
+# Workers a script started: add each pid to pids; stop_workers sends them
+# SIGTERM, waits for them to finish their stage call and forgets them.
+pids=()
+stop_workers() {
+    local p
+    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+    pids=()
+}
+
+# wait_idle [POLL]: returns when mf_pipeline_idle() is true. One session
+# asks every POLL seconds (default 0.2), committing in between: a new psql
+# per poll, or counting the queues with mf_pipeline_status(), cost the
+# pipeline up to a tenth of the machine. Exits the script when the status
+# cannot be read.
+# shellcheck disable=SC2120 # POLL is optional
+wait_idle() {
+    psql "$METRIFLOW_PG_URL" -qAtX -v ON_ERROR_STOP=1 -c "DO \$\$ BEGIN LOOP
+        PERFORM 1 WHERE mf_pipeline_idle(); EXIT WHEN FOUND;
+        COMMIT; PERFORM pg_sleep(${1:-0.2}); END LOOP; END \$\$" ||
+        { echo "pipeline status unreadable: run aborted" >&2; exit 1; }
+}
