@@ -31,10 +31,9 @@ cleanup() {
 }
 trap cleanup EXIT
 "$BIN/metriflow-admin" migrate >/dev/null 2>&1
-psql "$METRIFLOW_PG_URL" -qX -v pages="$PAGES" -v n="$N" -v bsize=100000 \
-    -v start=2020-01-01T00:00:00Z -f "$ROOT/tools/bench/load_raw.sql"
-psql "$METRIFLOW_PG_URL" -qX -c "VACUUM ANALYZE raw_ga" -c "VACUUM ANALYZE raw_psi" \
-    -c CHECKPOINT
+# shellcheck source=tools/bench/lib.sh
+. "$ROOT/tools/bench/lib.sh"
+load_raw "$N" "$PAGES" 100000 2020-01-01T00:00:00Z
 hz=$(getconf CLK_TCK)
 echo "floor: $N GA + $N PSI raw rows, $PAGES pages ($(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'))"
 psql "$METRIFLOW_PG_URL" -qX -f "$ROOT/tools/bench/floor.sql" |

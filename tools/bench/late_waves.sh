@@ -69,7 +69,7 @@ for r in $(seq "$ROUNDS"); do
         "$BIN/metriflow-ingest" --source ga "$DIR/wave-past.ndjson" "$DIR/wave-corr.ndjson" \
             >"$DIR/ingest-wave.log" 2>&1
         wait_idle 0.05
-        t=$(printf '%.2f' "$(echo "$(now) - $t1" | bc)")
+        t=$(since "$t1" 2)
         stop_workers
         echo "round $r, $cfg [${args:-no flags}]: $LATE late and corrected records, ingest start to idle in $t s ($av autovacuum workers running at the start)"
         if [ "$cfg" = A ]; then times_a+=("$t"); else times_b+=("$t"); fi

@@ -1,8 +1,21 @@
 # shellcheck shell=bash
-# tools/bench/lib.sh: helpers the benchmark scripts share. Source it after
-# METRIFLOW_PG_URL is set (wait_idle reads it).
+# tools/bench/lib.sh: helpers the benchmark scripts share. wait_idle and
+# load_raw work on the database of METRIFLOW_PG_URL at the time of the call.
 
 now() { date +%s.%N; }
+# since T0 [DECIMALS]: seconds from T0 (a now) until now, DECIMALS (1) places.
+since() { printf "%.${2:-1}f" "$(echo "$(now) - $1" | bc)"; }
+
+# load_raw N PAGES BATCH START: N GA and N PSI synthetic raw rows, hourly
+# from START over PAGES pages, in raw batches of BATCH records, each batch
+# pending for staging (load_raw.sql); then raw analysed and a checkpoint,
+# so that what is timed next starts from settled tables.
+load_raw() {
+    psql "$METRIFLOW_PG_URL" -qX -v n="$1" -v pages="$2" -v bsize="$3" \
+        -v start="$4" -f "$ROOT/tools/bench/load_raw.sql"
+    psql "$METRIFLOW_PG_URL" -qX -c "VACUUM ANALYZE raw_ga" \
+        -c "VACUUM ANALYZE raw_psi" -c CHECKPOINT
+}
 
 # Workers a script started: add each pid to pids; stop_workers sends them
 # SIGTERM, waits for them to finish their stage call and forgets them.

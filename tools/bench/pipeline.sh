@@ -44,7 +44,6 @@ METRIFLOW_AMQP_URL=$("$ROOT/tools/metriflow-local" vhost "$NAME")
 
 # shellcheck source=tools/bench/lib.sh
 . "$ROOT/tools/bench/lib.sh"
-since() { printf '%.1f' "$(echo "$(now) - $1" | bc)"; }
 gen() { "$BIN/metriflow-gen" --seed 3 --pages "$PAGES" --start 2020-01-01 "$@" 2>/dev/null; }
 
 for k in ga psi; do

@@ -22,14 +22,12 @@ METRIFLOW_PG_URL=$("$ROOT/tools/metriflow-local" createdb "bench_pipeline_$$")
 "$BIN/metriflow-admin" migrate >/dev/null 2>&1
 units_ga=8 units_page=2000 units=5000
 
-now() { date +%s.%N; }
-since() { echo "$(now) - $1" | bc; }
+# shellcheck source=tools/bench/lib.sh
+. "$ROOT/tools/bench/lib.sh"
 
 t0=$(now)
-psql "$METRIFLOW_PG_URL" -qX -v pages="$PAGES" -v n="$N" -v bsize="$BATCH" \
-    -v start=2025-01-01T00:00:00Z -f "$ROOT/tools/bench/load_raw.sql"
-psql "$METRIFLOW_PG_URL" -qX -c "VACUUM ANALYZE raw_ga" -c "VACUUM ANALYZE raw_psi" -c CHECKPOINT
-echo "load: $N GA + $N PSI raw rows in $(since "$t0") s (not part of the pipeline time)"
+load_raw "$N" "$PAGES" "$BATCH" 2025-01-01T00:00:00Z
+echo "load: $N GA + $N PSI raw rows in $(since "$t0" 2) s (not part of the pipeline time)"
 
 t0=$(now)
 if [ "$MODE" = seq ]; then
@@ -37,7 +35,7 @@ if [ "$MODE" = seq ]; then
         u=$units; case $s in stage-*) u=$units_ga ;; page) u=$units_page ;; esac
         t1=$(now)
         while [ "$(psql "$METRIFLOW_PG_URL" -qAtX -c "SELECT mf_stage_run('$s', $u)")" != 0 ]; do :; done
-        echo "stage $s drained in $(since "$t1") s"
+        echo "stage $s drained in $(since "$t1" 2) s"
     done
 else
     stop=$(mktemp); pids=()
@@ -51,6 +49,6 @@ else
     for p in "${pids[@]}"; do wait "$p"; done
     rm -f "$stop"
 fi
-echo "pipeline: raw to idle in $(since "$t0") s ($MODE, $DRIVERS drivers per stage)"
+echo "pipeline: raw to idle in $(since "$t0" 2) s ($MODE, $DRIVERS drivers per stage)"
 psql "$METRIFLOW_PG_URL" -X -c "SELECT stage, units, runs, round(busy_s::numeric, 1) AS busy_s FROM mf_pipeline_status()"
 psql "$METRIFLOW_PG_URL" -qAtX -c "SELECT 'rows: staged ' || (SELECT count(*) FROM staged_ga) + (SELECT count(*) FROM staged_psi) || ', hour ' || (SELECT count(*) FROM agg_hour) || ', interval ' || (SELECT count(*) FROM agg_interval) || ', day ' || (SELECT count(*) FROM agg_day)"

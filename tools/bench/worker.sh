@@ -26,7 +26,6 @@ eval "$("$ROOT/tools/metriflow-local" env)"
 
 # shellcheck source=tools/bench/lib.sh
 . "$ROOT/tools/bench/lib.sh"
-since() { printf '%.2f' "$(echo "$(now) - $1" | bc)"; }
 sql() { psql "$METRIFLOW_PG_URL" -qAtX -v ON_ERROR_STOP=1 "$@"; }
 fresh() { # NAME
     METRIFLOW_PG_URL=$("$ROOT/tools/metriflow-local" createdb "$1" 2>/dev/null)
@@ -45,7 +44,7 @@ sql -c "DO \$\$ DECLARE s text; BEGIN
         WHILE mf_stage_run(s, CASE WHEN s LIKE 'stage-%' THEN 8 ELSE 2000 END) > 0 LOOP COMMIT; END LOOP;
         COMMIT;
     END LOOP; END \$\$"
-echo "procedures alone (sequential SQL): $(since "$t") s"
+echo "procedures alone (sequential SQL): $(since "$t" 2) s"
 sql -X -c "SELECT stage, units, runs, round(busy_s::numeric, 2) AS busy_s FROM mf_pipeline_status()"
 sql -f "$ROOT/tests/integration/data/worker_snapshot.sql" >"$DIR/sql.snap"
 
@@ -57,7 +56,7 @@ for s in "${STAGES[@]}"; do
 done
 sleep 0.2
 until [ "$(sql -c "SELECT sum(pending) FROM mf_pipeline_status()")" = 0 ]; do sleep 0.05; done
-echo "through the workers (one per stage, default --batch): $(since "$t") s"
+echo "through the workers (one per stage, default --batch): $(since "$t" 2) s"
 sql -f "$ROOT/tests/integration/data/worker_snapshot.sql" >"$DIR/workers.snap"
 if diff -q "$DIR/sql.snap" "$DIR/workers.snap" >/dev/null; then
     echo "results: identical (md5 of every staged and aggregate table)"
@@ -78,6 +77,6 @@ acked() {
 until [ "$(acked)" = "$NOTICES" ]; do sleep 0.05; done
 batches=$(grep -c 'msg="batch done"' "$DIR/notices.log" || true)
 calls=$(grep 'msg="batch done"' "$DIR/notices.log" | sed 's/.*calls=\([0-9]*\).*/\1/' | paste -sd+ | bc)
-echo "notices: $NOTICES waiting notices consumed in $(since "$t") s: $batches batches, $calls stage calls"
+echo "notices: $NOTICES waiting notices consumed in $(since "$t" 2) s: $batches batches, $calls stage calls"
 stop_workers
 rm -rf "$DIR"
